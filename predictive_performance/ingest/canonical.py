@@ -1,0 +1,44 @@
+"""Readers for files already in the canonical columns: CSV, Parquet and JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+CANONICAL_SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "json"}
+
+
+class UnreadableFileError(ValueError):
+    """The file cannot be parsed at all; the message names the file and the parser's reason."""
+
+
+def read_canonical(path: Path) -> pd.DataFrame:
+    """Read one canonical file, numbering rows as a person would count them (first data row = 1).
+
+    CSV and JSON cells are read as text so validation can report a bad cell with its value.
+    """
+    kind = CANONICAL_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UnreadableFileError(f"{path}: unsupported file type {path.suffix!r}; expected .csv, .parquet or .json")
+    if path.stat().st_size == 0:
+        raise UnreadableFileError(f"{path}: the file is empty")
+    try:
+        if kind == "csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        elif kind == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = _read_json(path)
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise UnreadableFileError(f"{path}: cannot be read as {kind}: {error}") from error
+    if frame.empty:
+        raise UnreadableFileError(f"{path}: the file has a header but no rows")
+    frame.columns = [str(column).strip() for column in frame.columns]
+    return frame.assign(source_row=range(1, len(frame) + 1))
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    """A JSON array of records, or JSON Lines; everything as text, like CSV."""
+    lines = path.suffix.lower() == ".jsonl" or path.read_text(encoding="utf-8").lstrip().startswith("{")
+    return pd.read_json(path, lines=lines, orient="records", dtype=False, convert_dates=False)

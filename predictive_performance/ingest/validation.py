@@ -1,0 +1,187 @@
+"""Row-level validation of canonical benchmark rows, shared by every importer.
+
+Each problem becomes a ``Reject`` that names the file, the row and the column, so a person
+can fix the source. Validation never drops a problem silently: a row is either accepted
+whole, typed as the warehouse stores it, or listed with every reason it was refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from predictive_performance.schema import (
+    MODES,
+    NON_NEGATIVE_MEASURES,
+    PLATFORMS,
+    PRECISION_ALIASES,
+    PRECISIONS,
+    REQUIRED_COLUMNS,
+    RESULT_COLUMNS,
+)
+
+INTEGER_LIMIT = 2**31 - 1  # the warehouse stores counts as 32-bit INTEGER
+CELL_COLUMNS = frozenset({"throughput", "batch_size"})
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One reason one row was refused."""
+
+    file: str
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file} row {self.row}, column {self.column}: {self.reason}"
+
+
+class SchemaError(ValueError):
+    """The file as a whole does not fit the canonical schema (e.g. a required column is missing)."""
+
+
+@dataclass(frozen=True)
+class ValidatedRows:
+    accepted: pd.DataFrame  # keeps the input's index, so callers can line rows up with the source
+    rejects: list[Reject]
+    rejected_rows: int
+
+
+def check_required_columns(columns: list[str], file_label: str) -> None:
+    """Refuse a whole file that lacks a required column, naming the file and the columns."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if "throughput" not in columns and "latency_ms" not in columns:
+        missing.append("throughput or latency_ms")
+    if missing:
+        raise SchemaError(f"{file_label}: missing required column(s): {', '.join(missing)}")
+
+
+def validate_rows(frame: pd.DataFrame, file_label: str) -> ValidatedRows:
+    """Type and check canonical rows; ``frame['source_row']`` numbers the rows in the source.
+
+    Text cells are parsed here (not by the file reader) so that a bad cell can be reported
+    with its value instead of turning a whole column into text.
+    """
+    check_required_columns(list(frame.columns), file_label)
+    rows = frame["source_row"].to_numpy()
+    typed = pd.DataFrame({"source_row": frame["source_row"].astype("int64")}, index=frame.index)
+    problems: list[tuple[np.ndarray, str, str]] = []  # (mask, column, reason)
+
+    def refuse(mask: pd.Series | np.ndarray, column: str, reason: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            problems.append((mask, column, reason))
+
+    for column in RESULT_COLUMNS:
+        if column.name not in frame:
+            continue
+        raw = frame[column.name]
+        if column.is_numeric:
+            typed[column.name] = _parse_numbers(raw, column.name, column.sql_type != "DOUBLE", refuse)
+        elif column.sql_type == "TIMESTAMP":
+            typed[column.name] = _parse_timestamps(raw, column.name, refuse)
+        else:
+            typed[column.name] = _clean_text(raw)
+
+    for name in REQUIRED_COLUMNS:
+        refuse(~_present_in_source(frame[name]), name, "missing value")
+
+    _normalise_categories(typed, refuse)
+    _check_ranges(typed, refuse)
+    _check_duplicates(typed, refuse)
+
+    rejects = [
+        Reject(file_label, int(rows[i]), _column_label(frame, column, i), reason.format(value=_cell(frame, column, i)))
+        for mask, column, reason in problems
+        for i in np.flatnonzero(mask)
+    ]
+    rejects.sort(key=lambda reject: (reject.row, reject.column))
+    bad = np.zeros(len(frame), dtype=bool)
+    for mask, _, _ in problems:
+        bad |= mask
+    return ValidatedRows(typed.loc[~bad], rejects, int(bad.sum()))
+
+
+def _present_in_source(raw: pd.Series) -> pd.Series:
+    """True where the source had a non-empty cell (used to avoid double-reporting bad values)."""
+    as_text = raw.astype("string").str.strip()
+    return raw.notna() & (as_text != "")
+
+
+def _clean_text(raw: pd.Series) -> pd.Series:
+    text = raw.astype("string").str.strip()
+    return text.mask(text == "").astype(object).where(text.notna() & (text != ""), None)
+
+
+def _parse_numbers(raw: pd.Series, name: str, integral: bool, refuse) -> pd.Series:
+    present = _present_in_source(raw)
+    numbers = pd.to_numeric(raw.astype("string").str.strip() if raw.dtype == object else raw, errors="coerce")
+    numbers = numbers.astype("float64")
+    refuse(present & numbers.isna(), name, "not a number: {value!r}")
+    refuse(np.isinf(numbers), name, "not a finite number: {value!r}")
+    if integral:
+        finite = numbers.where(np.isfinite(numbers))
+        refuse(finite.notna() & (finite % 1 != 0), name, "not a whole number: {value!r}")
+        refuse(finite.abs() > INTEGER_LIMIT, name, f"{{value!r}} exceeds the largest storable count {INTEGER_LIMIT}")
+        return finite.where((finite % 1 == 0) & (finite.abs() <= INTEGER_LIMIT)).astype("Int64")
+    return numbers.where(np.isfinite(numbers))
+
+
+def _parse_timestamps(raw: pd.Series, name: str, refuse) -> pd.Series:
+    present = _present_in_source(raw)
+    stamps = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+    refuse(present & stamps.isna(), name, "not a timestamp: {value!r}")
+    return stamps.dt.tz_convert(None)
+
+
+def _normalise_categories(typed: pd.DataFrame, refuse) -> None:
+    precision = typed["precision"].str.lower().replace(PRECISION_ALIASES)
+    refuse(precision.notna() & ~precision.isin(PRECISIONS), "precision",
+           f"unknown precision {{value!r}}; expected one of {', '.join(sorted(PRECISIONS))}")
+    typed["precision"] = precision
+    mode = typed["mode"].str.lower()
+    refuse(mode.notna() & ~mode.isin(MODES), "mode", f"unknown mode {{value!r}}; expected one of {', '.join(sorted(MODES))}")
+    typed["mode"] = mode
+    platform = typed["hardware_platform"].str.lower()
+    refuse(platform.notna() & ~platform.isin(PLATFORMS), "hardware_platform",
+           f"unknown platform {{value!r}}; expected one of {', '.join(sorted(PLATFORMS))}")
+    typed["hardware_platform"] = platform
+
+
+def _check_ranges(typed: pd.DataFrame, refuse) -> None:
+    refuse(typed["batch_size"].fillna(1) <= 0, "batch_size", "must be a positive whole number, got {value!r}")
+    if "num_devices" in typed:
+        refuse(typed["num_devices"].fillna(1) <= 0, "num_devices", "must be a positive whole number, got {value!r}")
+    else:
+        typed["num_devices"] = pd.array([1] * len(typed), dtype="Int64")
+    typed["num_devices"] = typed["num_devices"].fillna(1)
+    for name in NON_NEGATIVE_MEASURES:
+        if name in typed:
+            refuse(typed[name] < 0, name, "negative value {value!r}")
+            refuse(typed[name] == 0, name, "zero is not a measurement; leave the cell empty when unknown")
+    throughput = typed["throughput"] if "throughput" in typed else pd.Series(np.nan, index=typed.index)
+    latency = typed["latency_ms"] if "latency_ms" in typed else pd.Series(np.nan, index=typed.index)
+    refuse(throughput.isna() & latency.isna(), "throughput", "needs throughput or latency_ms; both are empty")
+
+
+def _check_duplicates(typed: pd.DataFrame, refuse) -> None:
+    """The same measurement twice in one file is a copy-paste error, not a repeat run."""
+    content = [c for c in typed.columns if c != "source_row"]
+    refuse(typed.duplicated(subset=content, keep="first"), "*", "duplicate of an earlier row in the same file")
+
+
+def _column_label(frame: pd.DataFrame, column: str, position: int) -> str:
+    """Wide sources (one model per column) name the source column a measure came from."""
+    if "source_column" in frame and column in CELL_COLUMNS:
+        return f"{frame['source_column'].iloc[position]} ({column})"
+    return column
+
+
+def _cell(frame: pd.DataFrame, column: str, position: int) -> object:
+    if column not in frame:
+        return None
+    value = frame[column].iloc[position]
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value

@@ -1,0 +1,141 @@
+"""The canonical benchmark result and the raw warehouse tables that hold it.
+
+One row is one measured configuration (DESIGN.md section 2). Importers map every
+source format to these columns; the warehouse stores them append-only in
+``raw.benchmark_results`` together with the load that brought them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PLATFORMS: frozenset[str] = frozenset(
+    {"cpu", "cuda", "rocm", "mps", "openvino", "qnn", "webnn", "webgpu", "onnxruntime"}
+)
+PRECISIONS: frozenset[str] = frozenset({"fp32", "fp16", "bf16", "int8", "int4", "amp"})
+MODES: frozenset[str] = frozenset({"inference", "training"})
+METRICS: tuple[str, ...] = ("throughput", "latency_ms", "memory_mb", "power_w")
+
+# Spellings seen in the wild, mapped to the canonical precision.
+PRECISION_ALIASES: dict[str, str] = {
+    "float32": "fp32",
+    "float": "fp32",
+    "full": "fp32",
+    "float16": "fp16",
+    "half": "fp16",
+    "bfloat16": "bf16",
+    "qint8": "int8",
+    "int8_dynamic": "int8",
+    "mixed": "amp",
+    "mixed_precision": "amp",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its DuckDB type and whether a row may leave it empty."""
+
+    name: str
+    sql_type: str
+    required: bool = False
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.sql_type in {"INTEGER", "BIGINT", "DOUBLE"}
+
+
+CANONICAL_COLUMNS: tuple[Column, ...] = (
+    Column("model_name", "VARCHAR", required=True),
+    Column("model_family", "VARCHAR"),
+    Column("model_type", "VARCHAR"),
+    Column("hardware_platform", "VARCHAR", required=True),
+    Column("hardware_name", "VARCHAR", required=True),
+    Column("num_devices", "INTEGER"),
+    Column("batch_size", "INTEGER", required=True),
+    Column("precision", "VARCHAR", required=True),
+    Column("mode", "VARCHAR", required=True),
+    Column("sequence_length", "INTEGER"),
+    Column("throughput", "DOUBLE"),
+    Column("latency_ms", "DOUBLE"),
+    Column("memory_mb", "DOUBLE"),
+    Column("power_w", "DOUBLE"),
+    Column("source", "VARCHAR"),
+    Column("measured_at", "TIMESTAMP"),
+)
+
+# Optional detail that some sources carry; kept so nothing measured is thrown away.
+EXTRA_COLUMNS: tuple[Column, ...] = (
+    Column("system_name", "VARCHAR"),  # the source's own name of the machine, e.g. "Dell 8x H100 80GB SXM5"
+    Column("image_size", "INTEGER"),  # input resolution for vision models
+    Column("latency_p50_ms", "DOUBLE"),
+    Column("latency_p90_ms", "DOUBLE"),
+    Column("throughput_cv", "DOUBLE"),  # coefficient of variation over repeats
+    Column("repeats", "INTEGER"),
+    Column("framework", "VARCHAR"),  # runtime and version, e.g. "torch 2.13.0"
+    Column("hardware_description", "VARCHAR"),  # free text about the machine that measured the row
+)
+
+RESULT_COLUMNS: tuple[Column, ...] = CANONICAL_COLUMNS + EXTRA_COLUMNS
+COLUMN_BY_NAME: dict[str, Column] = {column.name: column for column in RESULT_COLUMNS}
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in CANONICAL_COLUMNS if c.required)
+NON_NEGATIVE_MEASURES: tuple[str, ...] = ("throughput", "latency_ms", "memory_mb", "power_w")
+
+
+def _column_ddl(columns: tuple[Column, ...]) -> str:
+    return ",\n    ".join(f"{c.name} {c.sql_type}" for c in columns)
+
+
+RAW_DDL: tuple[str, ...] = (
+    "CREATE SCHEMA IF NOT EXISTS raw",
+    """
+    CREATE TABLE IF NOT EXISTS raw.loads (
+        load_id VARCHAR PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        path VARCHAR,
+        format VARCHAR NOT NULL,
+        rows_accepted INTEGER NOT NULL,
+        rows_rejected INTEGER NOT NULL,
+        rows_skipped INTEGER NOT NULL,
+        loaded_at TIMESTAMP NOT NULL,
+        content_sha256 VARCHAR  -- of the source file(s); the same content is never loaded twice
+    )
+    """,
+    f"""
+    CREATE TABLE IF NOT EXISTS raw.benchmark_results (
+        load_id VARCHAR NOT NULL,
+        source_row INTEGER NOT NULL,  -- unique within the load
+        source_file VARCHAR,  -- the file the row came from
+        source_location VARCHAR,  -- where in that file, e.g. "row 8, column ncf"
+        {_column_ddl(RESULT_COLUMNS)}
+    )
+    """,
+    # Rated power and list price describe a system, not a measurement: they live here.
+    """
+    CREATE TABLE IF NOT EXISTS raw.hardware_systems (
+        load_id VARCHAR NOT NULL,
+        system_name VARCHAR NOT NULL,
+        hardware_name VARCHAR NOT NULL,
+        num_devices INTEGER NOT NULL,
+        rated_power_w DOUBLE,
+        list_price_usd DOUBLE,
+        source VARCHAR NOT NULL
+    )
+    """,
+    # Configurations that a runner tried and could not measure, with the reason.
+    """
+    CREATE TABLE IF NOT EXISTS raw.failed_benchmarks (
+        load_id VARCHAR NOT NULL,
+        model_name VARCHAR NOT NULL,
+        hardware_platform VARCHAR NOT NULL,
+        hardware_name VARCHAR,
+        batch_size INTEGER,
+        precision VARCHAR,
+        mode VARCHAR,
+        sequence_length INTEGER,
+        image_size INTEGER,
+        error VARCHAR NOT NULL,
+        source VARCHAR,
+        measured_at TIMESTAMP
+    )
+    """,
+)

@@ -51,11 +51,11 @@ CANONICAL_COLUMNS: tuple[Column, ...] = (
     Column("hardware_platform", "VARCHAR", required=True),
     Column("hardware_name", "VARCHAR", required=True),
     Column("num_devices", "INTEGER"),
-    Column("batch_size", "INTEGER", required=True),
+    Column("batch_size", "INTEGER", required=True),  # per device
     Column("precision", "VARCHAR", required=True),
     Column("mode", "VARCHAR", required=True),
     Column("sequence_length", "INTEGER"),
-    Column("throughput", "DOUBLE"),
+    Column("throughput", "DOUBLE"),  # items per second, whole system
     Column("latency_ms", "DOUBLE"),
     Column("memory_mb", "DOUBLE"),
     Column("power_w", "DOUBLE"),

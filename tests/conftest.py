@@ -22,8 +22,11 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
 
 @pytest.fixture
 def lambda_dir(tmp_path: Path) -> Path:
+    return write_lambda_fixture(tmp_path / "lambda")
+
+
+def write_lambda_fixture(folder: Path) -> Path:
     """A small copy of the Lambda layout (two systems, three models), so tests do not need ../shared."""
-    folder = tmp_path / "lambda"
     folder.mkdir()
     header = "name_gpu,num_gpu,watt,price,bert_base_squad,resnet50,ncf\n"
     (folder / "pytorch-train-throughput-fp16.csv").write_text(

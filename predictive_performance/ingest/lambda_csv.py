@@ -27,12 +27,20 @@ SYSTEM_NAME = re.compile(
     rf"^(?:(?:{'|'.join(HOST_PREFIXES)})\s+)?(?:(?P<count>\d+)\s*x\s*)?(?P<device>.+?)\s*$", re.IGNORECASE
 )
 
-# Input sizes of Lambda's training workloads, as their benchmark suite runs them.
+# Input sizes of Lambda's training workloads, as their benchmark suite runs them, and the unit
+# each workload counts throughput in per item of the model catalog (one sentence, one clip):
+# GNMT counts source + target tokens, Transformer-XL target tokens per segment, Tacotron2 mel
+# frames, WaveGlow audio samples. Dividing by it makes every row items per second.
 WORKLOAD_INPUTS: dict[str, dict[str, int]] = {
     "bert_base_squad": {"sequence_length": 384},
     "bert_large_squad": {"sequence_length": 384},
     "ssd": {"image_size": 300},
     "resnet50": {"image_size": 224},
+    "gnmt": {"sequence_length": 50, "units_per_item": 100},
+    "transformerxlbase": {"sequence_length": 192, "units_per_item": 192},
+    "transformerxllarge": {"sequence_length": 256, "units_per_item": 256},
+    "tacotron2": {"units_per_item": 566},
+    "waveglow": {"units_per_item": 8000},
 }
 
 
@@ -113,12 +121,13 @@ def _melt(throughput: pd.DataFrame, batch_sizes: pd.DataFrame | None, precision:
             "hardware_name": parsed.str[0],
             # The num_gpu column is authoritative; the name's "Nx" prefix fills it when empty.
             "num_devices": long["num_gpu"].where(long["num_gpu"].str.strip() != "", stated_count.astype("string")),
-            "batch_size": long["batch_size"],
+            # The bs files give the batch across all GPUs of the system; canonical rows are per device.
+            "batch_size": _per_device(long["batch_size"], long["num_gpu"]),
             "precision": precision,
             "mode": "training",
             "sequence_length": inputs.map(lambda i: i.get("sequence_length")),
             "image_size": inputs.map(lambda i: i.get("image_size")),
-            "throughput": long["throughput"],
+            "throughput": _per_item(long["throughput"], inputs.map(lambda i: i.get("units_per_item", 1))),
             "source": SOURCE,
             "system_name": long["name_gpu"].str.strip(),
             "framework": "pytorch",
@@ -127,6 +136,18 @@ def _melt(throughput: pd.DataFrame, batch_sizes: pd.DataFrame | None, precision:
         }
     )
     return rows.reset_index(drop=True), int(not_measured.sum())
+
+
+def _per_device(batch_size: pd.Series, num_gpu: pd.Series) -> pd.Series:
+    """The per-device batch; cells that are not numbers stay as they are for validation to report."""
+    total, devices = pd.to_numeric(batch_size, errors="coerce"), pd.to_numeric(num_gpu, errors="coerce").fillna(1)
+    return (total / devices).astype(object).where(total.notna(), batch_size)
+
+
+def _per_item(throughput: pd.Series, units_per_item: pd.Series) -> pd.Series:
+    """Items per second; text that is not a number stays as it is for validation to report."""
+    numbers = pd.to_numeric(throughput, errors="coerce")
+    return (numbers / units_per_item).astype(object).where(numbers.notna(), throughput)
 
 
 def _systems(throughput: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,96 @@
+"""Performance models: one per metric, honest evaluation, calibrated intervals, a file-based registry.
+
+Typical use::
+
+    from predictive_performance.modeling import TrainingConfig, train_from_warehouse, predict
+
+    versions = train_from_warehouse(warehouse)            # tune, fit, evaluate, save, publish
+    frame = prepare_configurations(configs, warehouse)    # catalog features + roofline
+    predictions = predict(frame)                          # latest version of every metric
+
+Modules: ``features`` (model matrix), ``folds`` (shared fold assignments), ``training`` (tuning
+and fitting), ``calibration`` (quantile models + conformal margins), ``confidence`` (the 0-1
+score), ``evaluation`` (splits, figures, baseline), ``registry`` (versions, ``ml`` tables).
+"""
+
+from predictive_performance.modeling.calibration import ConformalBands
+from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
+from predictive_performance.modeling.evaluation import (
+    SPLITS,
+    EvaluationResult,
+    baseline_predict,
+    evaluate,
+    evaluate_metric,
+    score,
+    split_folds,
+)
+from predictive_performance.modeling.features import FeatureSpec, UnknownEntityError, add_roofline, workload_features
+from predictive_performance.modeling.registry import (
+    ModelVersion,
+    evaluation_table,
+    latest_version,
+    list_versions,
+    load_version,
+    predict,
+    prepare_configurations,
+    publish,
+    publish_saved_versions,
+    save_version,
+    train_and_register,
+    train_from_warehouse,
+)
+from predictive_performance.modeling.training import (
+    ALGORITHMS,
+    METRICS,
+    MetricModel,
+    MetricSettings,
+    TrainingConfig,
+    fit_metric_model,
+    load_training_frame,
+    physically_possible,
+    train,
+    train_metric,
+    trainable_metrics,
+    tune_metric,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "METRICS",
+    "SPLITS",
+    "ConfidenceModel",
+    "ConformalBands",
+    "EvaluationResult",
+    "FeatureSpec",
+    "MetricModel",
+    "MetricSettings",
+    "ModelVersion",
+    "NeighbourIndex",
+    "TrainingConfig",
+    "UnknownEntityError",
+    "add_roofline",
+    "baseline_predict",
+    "evaluate",
+    "evaluate_metric",
+    "evaluation_table",
+    "fit_metric_model",
+    "latest_version",
+    "list_versions",
+    "load_training_frame",
+    "load_version",
+    "physically_possible",
+    "predict",
+    "prepare_configurations",
+    "publish",
+    "publish_saved_versions",
+    "save_version",
+    "score",
+    "split_folds",
+    "train",
+    "train_and_register",
+    "train_from_warehouse",
+    "train_metric",
+    "trainable_metrics",
+    "tune_metric",
+    "workload_features",
+]

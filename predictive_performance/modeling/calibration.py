@@ -1,0 +1,217 @@
+"""Prediction intervals: quantile models made honest by conformal calibration on held-out groups.
+
+Conformalised quantile regression (CQR, Romano et al. 2019): two LightGBM quantile models give
+a raw (lower, upper) band in the target's log space. Their out-of-fold residuals
+``E = max(lower - y, y - upper)`` are collected and the ``(1 - alpha)`` quantile of E (with the
+finite-sample ``(n + 1)`` correction) becomes a margin added on both sides. A band that was too
+narrow widens, one that was too wide shrinks.
+
+The guarantee holds for held-out rows that are exchangeable with the calibration rows. A row of
+a device nobody measured is *not* exchangeable with a random row, so margins are estimated per
+novelty regime (a Mondrian split) from folds that hold out the same kind of thing:
+
+====================  ===============================================  ============================
+regime                the prediction row's ...                          calibrated on
+====================  ===============================================  ============================
+``seen``              model and device both have training rows          random folds
+``new_hardware``      device has no training rows, model has            leave-devices-out folds
+``new_model``         model has no training rows, device has            leave-models-out folds
+``new_both``          neither has training rows                         device x model grid folds
+====================  ===============================================  ============================
+
+A regime the data cannot estimate (one device only, say) borrows the widest margin that could
+be estimated, so an unknown situation never gets a narrower interval than a known one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from predictive_performance.modeling.folds import SCHEMES, scheme_folds
+
+QUANTILE_PARAMS: dict = {
+    "objective": "quantile",
+    "learning_rate": 0.1,
+    "num_leaves": 15,
+    "min_data_in_leaf": 5,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "verbosity": -1,
+    "feature_pre_filter": False,
+}
+QUANTILE_ROUNDS = 150  # with learning rate 0.1; prediction cost grows with rounds
+
+
+MIN_FOLD_TRAIN_ROWS = 5
+
+
+def quantile_levels(coverage: float) -> tuple[float, float]:
+    alpha = 1.0 - coverage
+    return alpha / 2.0, 1.0 - alpha / 2.0
+
+
+def fit_quantile_models(X: np.ndarray, target: np.ndarray, coverage: float, seed: int, n_jobs: int) -> dict[str, lgb.Booster]:
+    """Lower and upper quantile boosters on the (log-space) target."""
+    models = {}
+    threads = n_jobs if len(target) >= 20000 else 1  # see training.fit_threads
+    for name, level in zip(("lower", "upper"), quantile_levels(coverage), strict=True):
+        params = {**QUANTILE_PARAMS, "alpha": level, "seed": seed, "num_threads": threads}
+        params["min_data_in_leaf"] = max(1, min(params["min_data_in_leaf"], len(target) // 4))
+        data = lgb.Dataset(X, target, params={"verbosity": -1, "min_data_in_bin": 1, "feature_pre_filter": False})
+        models[name] = lgb.train(params, data, num_boost_round=QUANTILE_ROUNDS)
+    return models
+
+
+def predict_quantiles(models: dict[str, lgb.Booster], X: np.ndarray, n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
+    lower = models["lower"].predict(X, num_threads=n_jobs)
+    upper = models["upper"].predict(X, num_threads=n_jobs)
+    # quantile models are fitted separately and can cross; the band is the pair, in order
+    return np.minimum(lower, upper), np.maximum(lower, upper)
+
+
+def conformal_margin(scores: np.ndarray, coverage: float) -> float:
+    """The split-conformal quantile of nonconformity scores, with the (n + 1) correction."""
+    scores = np.asarray(scores, dtype=float)
+    scores = scores[np.isfinite(scores)]
+    n = len(scores)
+    if n == 0:
+        return float("nan")
+    # the ceil((n + 1) * coverage)-th smallest score; with too few scores for that rank the
+    # exact answer is an infinite margin, the largest score is used instead
+    rank = min(n, math.ceil((n + 1) * coverage - 1e-9))
+    return float(np.sort(scores)[rank - 1])
+
+
+@dataclass
+class ConformalBands:
+    """Per-regime margins (log units) around the quantile band; ``estimated`` says which were measured."""
+
+    coverage: float
+    margins: dict[str, float] = field(default_factory=dict)
+    estimated: dict[str, bool] = field(default_factory=dict)
+    calibration_rows: dict[str, int] = field(default_factory=dict)
+
+    def resolved(self) -> dict[str, float]:
+        """Every regime gets a margin: missing ones borrow the widest estimated one."""
+        known = [m for m in self.margins.values() if np.isfinite(m)]
+        widest = max(known) if known else 0.0
+        out = {}
+        for regime in SCHEMES:
+            margin = self.margins.get(regime, float("nan"))
+            out[regime] = margin if np.isfinite(margin) else widest
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "coverage": self.coverage,
+            "margins": {k: (v if np.isfinite(v) else None) for k, v in self.margins.items()},
+            "estimated": self.estimated,
+            "calibration_rows": self.calibration_rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ConformalBands:
+        return cls(
+            coverage=data["coverage"],
+            margins={k: float("nan") if v is None else float(v) for k, v in data["margins"].items()},
+            estimated=dict(data["estimated"]),
+            calibration_rows=dict(data.get("calibration_rows", {})),
+        )
+
+
+@dataclass
+class OutOfFold:
+    """Out-of-fold quantile bands of one scheme: what the calibration (and confidence) learn from."""
+
+    scheme: str
+    index: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    fold: np.ndarray
+
+
+def out_of_fold_bands(
+    frame: pd.DataFrame, X: np.ndarray, target: np.ndarray, scheme: str, coverage: float, n_folds: int, seed: int, n_jobs: int
+) -> OutOfFold | None:
+    folds = scheme_folds(frame, scheme, n_folds, seed)
+    # A fold whose training part is (nearly) empty cannot say anything about held-out error.
+    folds = [(train, test) for train, test in folds or [] if len(train) >= MIN_FOLD_TRAIN_ROWS and len(test)]
+    if not folds:
+        return None
+    index, lower, upper, fold_of = [], [], [], []
+    for number, (train, test) in enumerate(folds):
+        models = fit_quantile_models(X[train], target[train], coverage, seed, n_jobs)
+        lo, hi = predict_quantiles(models, X[test], n_jobs)
+        index.append(test)
+        lower.append(lo)
+        upper.append(hi)
+        fold_of.append(np.full(len(test), number))
+    return OutOfFold(scheme, np.concatenate(index), np.concatenate(lower), np.concatenate(upper), np.concatenate(fold_of))
+
+
+def calibrate(
+    frame: pd.DataFrame,
+    X: np.ndarray,
+    target: np.ndarray,
+    coverage: float,
+    n_folds: int,
+    seed: int,
+    n_jobs: int,
+    schemes: tuple[str, ...] = SCHEMES,
+    group_folds: int | None = None,
+) -> tuple[ConformalBands, dict[str, OutOfFold]]:
+    """Margins for every regime the frame can estimate (of ``schemes``), plus the out-of-fold bands.
+
+    ``group_folds`` (default ``n_folds``) is the fold count for leave-devices-out and
+    leave-models-out: as many as there are groups (up to that count) makes each calibration fold
+    hold out about one group, like the leave-one-out question the margins must answer; fewer,
+    larger folds leave less to train on and overstate the error.
+    """
+    bands = ConformalBands(coverage=coverage)
+    oof: dict[str, OutOfFold] = {}
+    for scheme in schemes:
+        folds = group_folds if scheme in ("new_hardware", "new_model") and group_folds else n_folds
+        result = out_of_fold_bands(frame, X, target, scheme, coverage, folds, seed, n_jobs)
+        if result is None:
+            bands.margins[scheme] = float("nan")
+            bands.estimated[scheme] = False
+            bands.calibration_rows[scheme] = 0
+            continue
+        y = target[result.index]
+        scores = np.maximum(result.lower - y, y - result.upper)
+        bands.margins[scheme] = conformal_margin(scores, coverage)
+        bands.estimated[scheme] = True
+        bands.calibration_rows[scheme] = len(y)
+        oof[scheme] = result
+    return bands, oof
+
+
+def regime_of(frame: pd.DataFrame, known_hardware: set[str] | frozenset[str], known_models: set[str] | frozenset[str]) -> np.ndarray:
+    """Which calibration regime each prediction row falls in (vectorised set membership)."""
+    hardware_known = frame["hardware_name"].isin(list(known_hardware)).to_numpy()
+    model_known = frame["model_name"].isin(list(known_models)).to_numpy()
+    return np.select(
+        [hardware_known & model_known, ~hardware_known & model_known, hardware_known & ~model_known],
+        ["seen", "new_hardware", "new_model"],
+        default="new_both",
+    )
+
+
+def apply_bands(
+    lower: np.ndarray, upper: np.ndarray, point: np.ndarray, regimes: np.ndarray, bands: ConformalBands
+) -> tuple[np.ndarray, np.ndarray]:
+    """Widen (or shrink) the raw band by the regime's margin; the point prediction stays inside."""
+    margins = bands.resolved()
+    margin = np.zeros(len(point))
+    for regime, value in margins.items():
+        margin[regimes == regime] = value
+    lo = lower - margin
+    hi = upper + margin
+    return np.minimum(lo, point), np.maximum(hi, point)

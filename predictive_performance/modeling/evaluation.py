@@ -1,0 +1,290 @@
+"""Honest accuracy: held-out figures per split, per stratum, next to a physics baseline.
+
+Splits (DESIGN.md section 5):
+
+- ``random_kfold``: 5 random folds. Optimistic: the same model and device, usually the same
+  configuration at another repeat, are in training.
+- ``leave_one_hardware_out``: each device in turn is held out entirely (devices are folded into
+  at most ``max_group_folds`` folds when there are more). The question the product answers.
+- ``leave_one_model_out``: each model in turn is held out entirely.
+- ``time_based``: the latest 20 % of timestamps held out, trained on everything earlier; only
+  when ``measured_at`` has at least two distinct values (rows without a timestamp sit out).
+
+In every fold the tuned setting (formulation, learners, hyperparameters) is refitted on the
+training part only, quantile models and conformal margins included, so intervals are judged on
+rows their calibration never saw. Hyperparameters were chosen once by grouped CV on all rows,
+which is mildly optimistic; refitting the search per fold would multiply the cost by ~25.
+
+Baseline (``method = 'baseline'``): *roofline-scaled nearest neighbour*. For a held-out row take
+the most similar training row -- same model if there is one, else the model with the nearest
+parameters / FLOPs; then the same precision, mode and platform where possible, the nearest batch
+size, device count and device specs -- and scale its measurement by the ratio of the two rows'
+physics references (the roofline for throughput; see ``training.reference``). It is what an
+engineer would do by hand with one benchmark table and a spec sheet, so the gap between the two
+rows of a split is what the learned model adds.
+
+Figures: MAPE, median APE, share within +-10 % and +-25 %, R^2 of log values, Spearman rank
+correlation, coverage of the nominal interval and the median upper/lower ratio (how wide the
+intervals are), overall and by ``hardware_platform`` and ``model_type``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from predictive_performance.modeling.calibration import regime_of
+from predictive_performance.modeling.folds import random_fold_ids
+from predictive_performance.modeling.training import (
+    MetricSettings,
+    TrainingConfig,
+    column_values,
+    fit_metric_model,
+    metric_rows,
+    reference,
+    tune_metric,
+)
+
+SPLITS: tuple[str, ...] = ("random_kfold", "leave_one_hardware_out", "leave_one_model_out", "time_based")
+STRATA: tuple[str, ...] = ("hardware_platform", "model_type")
+MAX_GROUP_FOLDS = 30
+TIME_TEST_SHARE = 0.2
+
+EVALUATION_COLUMNS: tuple[str, ...] = (
+    "metric", "split", "method", "stratum", "stratum_value", "n_rows", "n_folds", "mape", "median_ape",
+    "within_10", "within_25", "r2_log", "spearman", "coverage", "nominal_coverage", "median_interval_ratio", "note",
+)
+
+
+def split_folds(frame: pd.DataFrame, split: str, n_folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Outer (train_index, test_index) pairs, or None when the frame cannot support the split."""
+    n = len(frame)
+    if split == "random_kfold":
+        ids = random_fold_ids(n, n_folds, seed)
+        return None if ids is None else [(np.flatnonzero(ids != f), np.flatnonzero(ids == f)) for f in np.unique(ids)]
+    if split in ("leave_one_hardware_out", "leave_one_model_out"):
+        column = "hardware_name" if split == "leave_one_hardware_out" else "model_name"
+        groups = frame[column].astype(str).to_numpy()
+        unique = np.unique(groups)
+        if len(unique) < 2:
+            return None
+        if len(unique) > MAX_GROUP_FOLDS:
+            rng = np.random.default_rng(seed)
+            fold_of = dict(zip(rng.permutation(unique), np.arange(len(unique)) % MAX_GROUP_FOLDS, strict=True))
+            ids = np.array([fold_of[g] for g in unique])[np.searchsorted(unique, groups)]
+        else:
+            ids = np.searchsorted(unique, groups)
+        return [(np.flatnonzero(ids != f), np.flatnonzero(ids == f)) for f in np.unique(ids)]
+    if split == "time_based":
+        if "measured_at" not in frame.columns:
+            return None
+        stamps = pd.to_datetime(frame["measured_at"], errors="coerce")
+        distinct = np.sort(stamps.dropna().unique())
+        if len(distinct) < 2:
+            return None
+        cutoff = distinct[max(1, int(np.floor(len(distinct) * (1 - TIME_TEST_SHARE))))] if len(distinct) > 2 else distinct[1]
+        test = np.flatnonzero((stamps >= cutoff).to_numpy())
+        train = np.flatnonzero((stamps < cutoff).to_numpy())
+        return [(train, test)] if len(train) >= 2 and len(test) else None
+    raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+
+
+# --- baseline ----------------------------------------------------------------------------------
+
+
+def _one_hot(values: pd.Series, vocabulary: np.ndarray) -> np.ndarray:
+    codes = pd.Categorical(values.astype("object"), categories=vocabulary).codes
+    out = np.zeros((len(values), len(vocabulary)), dtype=np.float64)
+    known = codes >= 0
+    out[np.flatnonzero(known), codes[known]] = 1.0
+    return out
+
+
+def _baseline_space(frame: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
+    """Weighted coordinates: same model >> same precision / mode / platform >> nearby numbers."""
+    blocks = []
+    # weights set the priority order: a model mismatch (10) outweighs any precision / mode /
+    # platform mismatch (3), which outweighs a few standard deviations of batch size or device specs
+    for column, weight in (("model_name", 10.0), ("precision", 3.0), ("mode", 3.0), ("hardware_platform", 3.0)):
+        vocabulary = np.unique(train[column].astype(str))
+        blocks.append(weight * _one_hot(frame[column].astype(str), vocabulary) / np.sqrt(2))
+    numeric = {
+        "parameters_million": 2.0, "flops_per_item": 2.0, "batch_size": 1.0, "num_devices": 1.0,
+        "peak_tflops_at_precision": 1.0, "memory_bandwidth_gbs": 1.0, "memory_gb": 0.5, "release_year": 0.5,
+    }
+    for column, weight in numeric.items():
+        values = column_values(frame, column)
+        reference_values = column_values(train, column)
+        if column != "release_year":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values, reference_values = np.log(values), np.log(reference_values)
+        mean = np.nanmean(reference_values) if np.isfinite(reference_values).any() else 0.0
+        std = np.nanstd(reference_values) if np.isfinite(reference_values).any() else 1.0
+        std = std if std > 1e-9 else 1.0
+        blocks.append((weight * np.nan_to_num((values - mean) / std, nan=0.0, posinf=0.0, neginf=0.0))[:, None])
+    return np.hstack(blocks)
+
+
+def baseline_predict(train: pd.DataFrame, test: pd.DataFrame, metric: str) -> np.ndarray:
+    """Roofline-scaled nearest neighbour (see module docstring), vectorised."""
+    A = _baseline_space(train, train)
+    B = _baseline_space(test, train)
+    nearest = np.empty(len(test), dtype=np.int64)
+    for start in range(0, len(B), 4096):
+        chunk = B[start : start + 4096]
+        d2 = (chunk**2).sum(1)[:, None] + (A**2).sum(1)[None, :] - 2 * chunk @ A.T
+        nearest[start : start + len(chunk)] = d2.argmin(axis=1)
+    y = column_values(train, metric)[nearest]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = reference(test, metric) / reference(train, metric)[nearest]
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    return y * scale
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def score(y: np.ndarray, pred: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> dict:
+    """The held-out figures for one set of rows."""
+    y = np.asarray(y, dtype=float)
+    pred = np.asarray(pred, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(pred) & (y > 0) & (pred > 0)
+    y, pred = y[ok], pred[ok]
+    out = dict(n_rows=int(ok.sum()), mape=np.nan, median_ape=np.nan, within_10=np.nan, within_25=np.nan,
+               r2_log=np.nan, spearman=np.nan, coverage=np.nan, median_interval_ratio=np.nan)
+    if not len(y):
+        return out
+    ape = np.abs(pred - y) / y
+    ly, lp = np.log(y), np.log(pred)
+    total = np.sum((ly - ly.mean()) ** 2)
+    out.update(
+        mape=float(ape.mean()),
+        median_ape=float(np.median(ape)),
+        within_10=float(np.mean(ape <= 0.10)),
+        within_25=float(np.mean(ape <= 0.25)),
+        r2_log=float(1 - np.sum((ly - lp) ** 2) / total) if total > 0 else np.nan,
+        spearman=(
+            float(pd.Series(y).corr(pd.Series(pred), method="spearman"))
+            if len(y) > 2 and np.ptp(y) > 0 and np.ptp(pred) > 0
+            else np.nan
+        ),
+    )
+    if lower is not None and upper is not None:
+        lo, hi = np.asarray(lower, dtype=float)[ok], np.asarray(upper, dtype=float)[ok]
+        out["coverage"] = float(np.mean((y >= lo) & (y <= hi)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["median_interval_ratio"] = float(np.nanmedian(hi / lo))
+    return out
+
+
+@dataclass
+class EvaluationResult:
+    """The tidy table (``ml.evaluation`` rows, without version columns) and the held-out predictions."""
+
+    table: pd.DataFrame
+    predictions: pd.DataFrame
+    seconds: float
+
+    def summary(self) -> dict:
+        """Overall figures per split and method, for the manifest."""
+        overall = self.table[self.table["stratum"] == "all"]
+        return {
+            f"{row.split}/{row.method}": {
+                k: (None if pd.isna(v := getattr(row, k)) else round(float(v), 4))
+                for k in ("n_rows", "mape", "median_ape", "within_10", "within_25", "r2_log", "spearman", "coverage")
+            }
+            for row in overall.itertuples()
+        }
+
+
+def evaluate_metric(
+    frame: pd.DataFrame,
+    metric: str,
+    settings: MetricSettings | None = None,
+    config: TrainingConfig = TrainingConfig(),
+    splits: tuple[str, ...] = SPLITS,
+    strata: tuple[str, ...] = STRATA,
+) -> EvaluationResult:
+    """Every split for one metric: the model and the baseline on the same held-out rows."""
+    started = time.monotonic()
+    if settings is None:
+        settings, _ = tune_metric(frame, metric, config)
+    rows = metric_rows(frame, metric, config.formulations)
+    y = column_values(rows, metric)
+    parts, notes = [], {}
+    for split in splits:
+        folds = split_folds(rows, split, n_folds=5, seed=config.seed)
+        if folds is None:
+            notes[split] = "skipped: " + (
+                "no two distinct measured_at values" if split == "time_based" else "fewer than two groups"
+            )
+            continue
+        for number, (train, test) in enumerate(folds):
+            train_rows, test_rows = rows.iloc[train], rows.iloc[test]
+            model = fit_metric_model(
+                train_rows, settings, config, with_confidence=False,
+                regimes=tuple(np.unique(regime_of(test_rows, set(train_rows["hardware_name"].astype(str)),
+                                                  set(train_rows["model_name"].astype(str))))),
+            )
+            predicted = model.predict(test_rows)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "split": split,
+                        "fold": number,
+                        "row": test,
+                        "actual": y[test],
+                        "pred": predicted[f"{metric}_pred"].to_numpy(),
+                        "lower": predicted[f"{metric}_lower"].to_numpy(),
+                        "upper": predicted[f"{metric}_upper"].to_numpy(),
+                        "baseline": baseline_predict(train_rows, test_rows, metric),
+                        "hardware_name": test_rows["hardware_name"].astype(str).to_numpy(),
+                        "model_name": test_rows["model_name"].astype(str).to_numpy(),
+                        **{s: test_rows[s].astype(str).to_numpy() for s in strata},
+                    }
+                )
+            )
+    predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    table = _tabulate(predictions, metric, config.coverage, strata, notes, splits)
+    return EvaluationResult(table=table, predictions=predictions, seconds=time.monotonic() - started)
+
+
+def _tabulate(predictions, metric, coverage, strata, notes, splits) -> pd.DataFrame:
+    records = []
+    for split in splits:
+        if split in notes:
+            for method in ("model", "baseline"):
+                records.append(dict(metric=metric, split=split, method=method, stratum="all", stratum_value="all",
+                                    n_rows=0, n_folds=0, nominal_coverage=coverage, note=notes[split]))
+            continue
+        held = predictions[predictions["split"] == split]
+        n_folds = int(held["fold"].nunique())
+        for stratum in ("all", *strata):
+            groups = [("all", held)] if stratum == "all" else list(held.groupby(stratum, sort=True))
+            for value, part in groups:
+                for method in ("model", "baseline"):
+                    if method == "model":
+                        figures = score(part["actual"], part["pred"], part["lower"], part["upper"])
+                    else:
+                        figures = score(part["actual"], part["baseline"])
+                    records.append(dict(metric=metric, split=split, method=method, stratum=stratum,
+                                        stratum_value=str(value), n_folds=n_folds, nominal_coverage=coverage,
+                                        note=None, **figures))
+    table = pd.DataFrame.from_records(records)
+    for column in EVALUATION_COLUMNS:
+        if column not in table.columns:
+            table[column] = np.nan
+    return table[list(EVALUATION_COLUMNS)]
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    settings: dict[str, MetricSettings],
+    config: TrainingConfig = TrainingConfig(),
+    splits: tuple[str, ...] = SPLITS,
+) -> dict[str, EvaluationResult]:
+    """``evaluate_metric`` for every tuned metric."""
+    return {metric: evaluate_metric(frame, metric, s, config, splits) for metric, s in settings.items()}

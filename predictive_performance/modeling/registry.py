@@ -1,0 +1,463 @@
+"""Model versions on disk, their rows in ``ml.model_registry`` / ``ml.evaluation``, and prediction.
+
+A version is a directory ``<artifacts>/models/<version>/`` holding each learner in its library's
+own format (XGBoost UBJSON, LightGBM text, CatBoost binary), the two quantile boosters, the
+neighbour reference matrix (``.npy``) and ``manifest.json``: the version id, metric, chosen
+learner and target formulation, every candidate's grouped-CV scores, hyperparameters, features,
+the data snapshot (load ids and rows used from each), conformal margins, the confidence
+calibrator, the evaluation summary and a SHA-256 of every file. No pickles: a version can be
+read by any later version of this code, or by hand.
+
+A directory is written under a temporary name and renamed into place, so a reader never finds a
+half-written version. ``load_version`` reads only the manifest; the model files are opened the
+first time the version predicts. Every prediction names the version it came from.
+
+``publish`` replaces ``ml.model_registry`` and ``ml.evaluation`` whole inside one transaction
+(previous versions' rows are carried over), so readers see either the old or the new tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import catboost as cb
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from predictive_performance.config import artifacts_dir
+from predictive_performance.modeling.calibration import ConformalBands
+from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
+from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
+from predictive_performance.modeling.features import FeatureSpec, workload_features
+from predictive_performance.modeling.training import (
+    MetricModel,
+    MetricSettings,
+    TrainingConfig,
+    fit_metric_model,
+    load_training_frame,
+    trainable_metrics,
+    tune_metric,
+)
+
+MANIFEST = "manifest.json"
+MANIFEST_SCHEMA = 1
+MEMBER_FILES = {"xgboost": "xgboost.ubj", "lightgbm": "lightgbm.txt", "catboost": "catboost.cbm"}
+QUANTILE_FILES = {"lower": "quantile_lower.txt", "upper": "quantile_upper.txt"}
+NEIGHBOURS_FILE = "neighbours.npy"
+
+
+def models_dir(artifacts: str | Path | None = None) -> Path:
+    return Path(artifacts).expanduser().resolve() / "models" if artifacts else artifacts_dir() / "models"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities become null, so the manifest is strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+# --- saving ------------------------------------------------------------------------------------
+
+
+def save_version(
+    model: MetricModel,
+    config: TrainingConfig,
+    evaluation: EvaluationResult | None = None,
+    artifacts: str | Path | None = None,
+    trained_seconds: float | None = None,
+) -> ModelVersion:
+    """Write a trained model as a new version directory and return it (already loaded)."""
+    trained_at = datetime.now(UTC)
+    identity = json.dumps(
+        _clean({"settings": model.settings.to_dict(), "load_ids": model.load_ids, "config": config.to_dict(),
+                "at": trained_at.isoformat()}),
+        sort_keys=True,
+    )
+    version = f"{model.metric}-{trained_at:%Y%m%dT%H%M%S}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+    root = models_dir(artifacts)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".tmp-{version}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        for algorithm, booster in model.models.items():
+            _save_member(algorithm, booster, staging / MEMBER_FILES[algorithm])
+        for name, booster in model.quantiles.items():
+            booster.save_model(str(staging / QUANTILE_FILES[name]))
+        np.save(staging / NEIGHBOURS_FILE, model.neighbours.reference)
+        if evaluation is not None:
+            evaluation.table.to_parquet(staging / "evaluation.parquet", index=False)
+            evaluation.predictions.to_parquet(staging / "heldout_predictions.parquet", index=False)
+        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        manifest = _clean(
+            {
+                "manifest_schema": MANIFEST_SCHEMA,
+                "version": version,
+                "metric": model.metric,
+                "algorithm": model.settings.algorithm,
+                "members": model.settings.members,
+                "target_formulation": model.settings.formulation,
+                "target": f"log({model.metric})" + (
+                    f" - log(reference {model.metric})" if model.settings.formulation == "efficiency" else ""
+                ),
+                "candidates": model.settings.candidates,
+                "formulation_scores": model.settings.formulation_scores,
+                "tuning": model.settings.tuning,
+                "hyperparameters": model.settings.params,
+                "rounds": model.settings.rounds,
+                "features": model.spec.to_dict(),
+                "data_snapshot": {"load_ids": model.load_ids, "rows": model.n_rows},
+                "known_hardware": sorted(model.known_hardware),
+                "known_models": sorted(model.known_models),
+                "conformal": model.bands.to_dict(),
+                "confidence": model.confidence.to_dict() if model.confidence else None,
+                "neighbours": model.neighbours.to_dict(),
+                "evaluation": evaluation.summary() if evaluation is not None else None,
+                "config": config.to_dict(),
+                "trained_at": trained_at.isoformat(),
+                "training_seconds": trained_seconds,
+                "evaluation_seconds": evaluation.seconds if evaluation is not None else None,
+                "library_versions": {"xgboost": xgb.__version__, "lightgbm": lgb.__version__,
+                                     "catboost": cb.__version__},
+                "files": files,
+            }
+        )
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False, default=_json_default))
+        os.replace(staging, root / version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    loaded = ModelVersion(root / version, manifest)
+    loaded._model = model
+    return loaded
+
+
+def _save_member(algorithm: str, booster: Any, path: Path) -> None:
+    booster.save_model(str(path))
+
+
+def _load_member(algorithm: str, path: Path) -> Any:
+    if algorithm == "xgboost":
+        return xgb.Booster(model_file=str(path))
+    if algorithm == "lightgbm":
+        return lgb.Booster(model_file=str(path))
+    if algorithm == "catboost":
+        return cb.CatBoostRegressor().load_model(str(path))
+    raise ValueError(f"unknown algorithm {algorithm!r}")
+
+
+# --- loading (lazy) ------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelVersion:
+    """A saved version: the manifest at once, the model files on first ``predict``."""
+
+    path: Path
+    manifest: dict
+    _model: MetricModel | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def metric(self) -> str:
+        return self.manifest["metric"]
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> MetricModel:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> MetricModel:
+        m = self.manifest
+        for name, digest in m["files"].items():
+            if _sha256(self.path / name) != digest:
+                raise ValueError(f"{self.path / name} does not match its manifest checksum")
+        settings = MetricSettings(
+            metric=m["metric"], formulation=m["target_formulation"], algorithm=m["algorithm"], members=m["members"],
+            params=m["hyperparameters"], rounds=m["rounds"], candidates=m["candidates"],
+            formulation_scores=m["formulation_scores"], tuning=m["tuning"],
+        )
+        members = {
+            a: _load_member(a, self.path / MEMBER_FILES[a]) for a in MEMBER_FILES if (self.path / MEMBER_FILES[a]).exists()
+        }
+        quantiles = {name: lgb.Booster(model_file=str(self.path / f)) for name, f in QUANTILE_FILES.items()}
+        return MetricModel(
+            metric=m["metric"],
+            settings=settings,
+            spec=FeatureSpec.from_dict(m["features"]),
+            models=members,
+            quantiles=quantiles,
+            bands=ConformalBands.from_dict(m["conformal"]),
+            neighbours=NeighbourIndex.from_dict(m["neighbours"], np.load(self.path / NEIGHBOURS_FILE)),
+            confidence=ConfidenceModel.from_dict(m["confidence"]) if m.get("confidence") else None,
+            known_hardware=frozenset(m["known_hardware"]),
+            known_models=frozenset(m["known_models"]),
+            n_rows=m["data_snapshot"]["rows"],
+            load_ids=m["data_snapshot"]["load_ids"],
+            n_jobs=m["config"].get("n_jobs", 2),
+        )
+
+    def predict(self, frame: pd.DataFrame, components: bool = False) -> pd.DataFrame:
+        """``<metric>_pred / _lower / _upper / _confidence`` and ``model_version``, one row per input row."""
+        out = self.model.predict(frame, components=components)
+        out["model_version"] = self.version
+        return out
+
+
+def load_version(version: str, artifacts: str | Path | None = None) -> ModelVersion:
+    """A saved version by id; reads only its manifest."""
+    path = models_dir(artifacts) / version
+    manifest_path = path / MANIFEST
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"no model version {version!r} under {models_dir(artifacts)}")
+    return ModelVersion(path, json.loads(manifest_path.read_text()))
+
+
+def list_versions(artifacts: str | Path | None = None, metric: str | None = None) -> list[dict]:
+    """Manifests of every saved version (optionally of one metric), oldest first."""
+    root = models_dir(artifacts)
+    if not root.exists():
+        return []
+    manifests = []
+    for path in root.iterdir():
+        if path.name.startswith(".") or not (path / MANIFEST).exists():
+            continue
+        manifest = json.loads((path / MANIFEST).read_text())
+        if metric is None or manifest["metric"] == metric:
+            manifests.append(manifest)
+    return sorted(manifests, key=lambda m: (m["trained_at"], m["version"]))
+
+
+def latest_version(metric: str, artifacts: str | Path | None = None) -> ModelVersion | None:
+    """The newest saved version of a metric, or None."""
+    manifests = list_versions(artifacts, metric)
+    return load_version(manifests[-1]["version"], artifacts) if manifests else None
+
+
+# --- prediction across metrics ---------------------------------------------------------------------
+
+
+def predict(
+    frame: pd.DataFrame,
+    metrics: list[str] | None = None,
+    versions: dict[str, ModelVersion] | None = None,
+    artifacts: str | Path | None = None,
+    components: bool = False,
+) -> pd.DataFrame:
+    """Every metric for every row of a ``training_features``-shaped frame (see ``prepare_configurations``).
+
+    Uses ``versions`` where given, else the latest saved version of each metric. Adds
+    ``<metric>_model_version`` per metric and ``model_version``, the versions used, comma-separated.
+    """
+    if versions is None:
+        from predictive_performance.modeling.training import METRICS
+
+        candidates = metrics or list(METRICS)
+        versions = {m: v for m in candidates if (v := latest_version(m, artifacts)) is not None}
+    elif metrics:
+        versions = {m: versions[m] for m in metrics}
+    if not versions:
+        raise FileNotFoundError(f"no trained model versions under {models_dir(artifacts)}: train first")
+    parts = []
+    for metric, version in versions.items():
+        predicted = version.predict(frame, components=components)
+        parts.append(predicted.rename(columns={"model_version": f"{metric}_model_version"}))
+    out = pd.concat(parts, axis=1)
+    out["model_version"] = ",".join(v.version for v in versions.values())
+    return out
+
+
+def prepare_configurations(configs: pd.DataFrame, warehouse) -> pd.DataFrame:
+    """Catalog features and roofline for configurations (``features.workload_features`` on the marts)."""
+    models = warehouse.query("select * from marts.dim_models")
+    hardware = warehouse.query("select * from marts.dim_hardware")
+    return workload_features(configs, models, hardware)
+
+
+# --- the ml schema -----------------------------------------------------------------------------------
+
+
+def registry_rows(versions: list[ModelVersion]) -> pd.DataFrame:
+    """One ``ml.model_registry`` row per version."""
+    rows = []
+    for v in versions:
+        m = v.manifest
+        rows.append(
+            {
+                "model_version": m["version"],
+                "metric": m["metric"],
+                "algorithm": m["algorithm"],
+                "target_formulation": m["target_formulation"],
+                "trained_at": pd.Timestamp(m["trained_at"]).tz_convert(None),
+                "n_rows": m["data_snapshot"]["rows"],
+                "load_ids": sorted(m["data_snapshot"]["load_ids"]),
+                "data_snapshot": json.dumps(m["data_snapshot"]),
+                "features": list(m["features"]["names"]),
+                "hyperparameters": json.dumps(m["hyperparameters"]),
+                "candidate_scores": json.dumps(m["candidates"]),
+                "formulation_scores": json.dumps(m["formulation_scores"]),
+                "conformal_margins": json.dumps(m["conformal"]),
+                "evaluation_summary": json.dumps(m["evaluation"]),
+                "artifact_path": str(v.path),
+                "manifest": json.dumps(m),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def evaluation_rows(versions: list[ModelVersion], evaluations: dict[str, EvaluationResult]) -> pd.DataFrame:
+    """``ml.evaluation`` rows: the tidy table of each version's metric, tagged with the version.
+
+    A version without an entry in ``evaluations`` contributes the table saved with it, if any.
+    """
+    parts = []
+    for v in versions:
+        result = evaluations.get(v.version) or evaluations.get(v.metric)
+        if result is not None:
+            table = result.table.copy()
+        elif (v.path / "evaluation.parquet").exists():
+            table = pd.read_parquet(v.path / "evaluation.parquet")
+        else:
+            continue
+        table.insert(0, "model_version", v.version)
+        table["evaluated_at"] = pd.Timestamp(v.manifest["trained_at"]).tz_convert(None)
+        parts.append(table)
+    if not parts:
+        return pd.DataFrame(columns=["model_version", *EVALUATION_COLUMNS, "evaluated_at"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def publish(warehouse, versions: list[ModelVersion], evaluations: dict[str, EvaluationResult] | None = None) -> None:
+    """Add versions to ``ml.model_registry`` and their figures to ``ml.evaluation``, atomically.
+
+    Both tables are rebuilt as (old rows of other versions) + (new rows) and swapped in by
+    ``create or replace`` inside a single transaction.
+    """
+    registry = registry_rows(versions)
+    evaluation = evaluation_rows(versions, evaluations or {})
+    with warehouse.connect() as connection:
+        connection.execute("begin transaction")
+        try:
+            connection.execute("create schema if not exists ml")
+            for table, frame in (("model_registry", registry), ("evaluation", evaluation)):
+                connection.register("incoming_rows", frame)
+                exists = connection.execute(
+                    "select count(*) from information_schema.tables where table_schema = 'ml' and table_name = ?",
+                    [table],
+                ).fetchone()[0]
+                if exists and len(frame):
+                    connection.execute(
+                        f"""
+                        create or replace table ml.{table} as
+                        select * from ml.{table}
+                        where model_version not in (select model_version from incoming_rows)
+                        union all by name
+                        select * from incoming_rows
+                        """
+                    )
+                elif not exists:
+                    connection.execute(f"create table ml.{table} as select * from incoming_rows")
+                connection.unregister("incoming_rows")
+            connection.execute("commit")
+        except Exception:
+            connection.execute("rollback")
+            raise
+
+
+def publish_saved_versions(warehouse, versions: list[ModelVersion]) -> None:
+    """``publish`` with each version's evaluation read from its own directory."""
+    publish(warehouse, versions, None)
+
+
+def evaluation_table(warehouse, metric: str | None = None, all_versions: bool = False) -> pd.DataFrame:
+    """``ml.evaluation`` rows of the newest version of each metric (or of every version)."""
+    if not warehouse.table_exists("ml.evaluation"):
+        return pd.DataFrame(columns=["model_version", *EVALUATION_COLUMNS, "evaluated_at"])
+    newest = "" if all_versions else """
+        where model_version in (
+            select arg_max(model_version, trained_at) from ml.model_registry group by metric
+        )"""
+    table = warehouse.query(f"select * from ml.evaluation {newest} order by metric, split, stratum, stratum_value, method")
+    return table if metric is None else table[table["metric"] == metric].reset_index(drop=True)
+
+
+# --- the whole thing ---------------------------------------------------------------------------------
+
+
+def train_and_register(
+    frame: pd.DataFrame,
+    config: TrainingConfig = TrainingConfig(),
+    metrics: list[str] | None = None,
+    artifacts: str | Path | None = None,
+    evaluate: bool = True,
+    warehouse=None,
+) -> list[ModelVersion]:
+    """Tune, fit, evaluate and save one version per metric; publish to ``warehouse`` if given."""
+    versions, evaluations = [], {}
+    for metric in metrics or trainable_metrics(frame, config):
+        started = time.monotonic()
+        settings, member_oof = tune_metric(frame, metric, config)
+        model = fit_metric_model(frame, settings, config, with_confidence=True, member_oof=member_oof)
+        trained_seconds = round(time.monotonic() - started, 2)
+        result = evaluate_metric(frame, metric, settings, config) if evaluate else None
+        version = save_version(model, config, result, artifacts, trained_seconds)
+        versions.append(version)
+        if result is not None:
+            evaluations[version.version] = result
+    if warehouse is not None and versions:
+        publish(warehouse, versions, evaluations)
+    return versions
+
+
+def train_from_warehouse(
+    warehouse, config: TrainingConfig = TrainingConfig(), artifacts: str | Path | None = None, evaluate: bool = True
+) -> list[ModelVersion]:
+    """``train_and_register`` on ``marts.training_features`` of a warehouse, published back to it."""
+    return train_and_register(load_training_frame(warehouse), config, None, artifacts, evaluate, warehouse)

@@ -1,0 +1,279 @@
+"""The modelling core on a small, known world: real catalog specs, simulated measurements.
+
+Measurements follow a roofline times an efficiency that depends smoothly on device and model
+facts, with a per-device offset (devices differ in ways no spec sheet shows) and per-row noise.
+A model that learns from catalog features must then predict a held-out device to within the
+per-device offset, and its 80 % intervals must cover held-out devices about 80 % of the time.
+Real XGBoost / LightGBM / CatBoost / DuckDB throughout, with a tiny tuning budget.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive_performance.config import DBT_PROJECT_DIR
+from predictive_performance.modeling import (
+    SPLITS,
+    FeatureSpec,
+    TrainingConfig,
+    UnknownEntityError,
+    evaluate_metric,
+    fit_metric_model,
+    latest_version,
+    load_version,
+    physically_possible,
+    predict,
+    evaluation_table,
+    publish,
+    publish_saved_versions,
+    save_version,
+    score,
+    tune_metric,
+    workload_features,
+)
+from predictive_performance.modeling.calibration import conformal_margin
+from predictive_performance.warehouse import Warehouse
+
+SEEDS = DBT_PROJECT_DIR / "seeds"
+MEASURED = [
+    "NVIDIA Tesla V100 SXM2 16GB", "NVIDIA T4", "NVIDIA A10", "NVIDIA A100 80GB SXM4", "NVIDIA L40S",
+    "NVIDIA H100 80GB SXM5", "NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 4090", "NVIDIA RTX A6000",
+]
+HELD_OUT = "NVIDIA A100 80GB SXM4"  # inside the measured range: an interpolation question
+CATALOG_ONLY = "NVIDIA L4"  # in the catalog, never measured
+MODELS = ["bert-base-uncased", "gpt2", "resnet-50", "vit-base-patch16-224", "t5-small"]
+CONFIG = TrainingConfig.fast(n_jobs=1)
+
+
+def catalogs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """dim_models / dim_hardware shaped frames straight from the dbt seeds (long specs pivoted)."""
+    models = pd.read_csv(SEEDS / "model_architectures.csv").merge(
+        pd.read_csv(SEEDS / "model_specs.csv").pivot_table(index="model_name", columns="spec", values="value").reset_index(),
+        on="model_name",
+    )
+    hardware = pd.read_csv(SEEDS / "hardware_devices.csv").merge(
+        pd.read_csv(SEEDS / "hardware_specs.csv").pivot_table(index="hardware_name", columns="spec", values="value").reset_index(),
+        on="hardware_name",
+    )
+    return models, hardware
+
+
+def simulate(seed: int = 0) -> pd.DataFrame:
+    """Throughput / latency / memory / power for every model x device x precision x batch x mode."""
+    rng = np.random.default_rng(seed)
+    models, hardware = catalogs()
+    grid = pd.MultiIndex.from_product(
+        [MODELS, MEASURED, ["fp32", "fp16"], [1, 4, 16, 64], ["inference", "training"]],
+        names=["model_name", "hardware_name", "precision", "batch_size", "mode"],
+    ).to_frame(index=False)
+    grid["sequence_length"] = np.where(grid["model_name"].isin(["resnet-50", "vit-base-patch16-224"]), np.nan, 128)
+    frame = workload_features(grid, models, hardware)
+    device_effect = dict(zip(MEASURED, rng.normal(0.0, 0.08, len(MEASURED)), strict=True))
+    balance = np.log(frame["memory_bandwidth_gbs"] * 1e9 / (frame["peak_tflops_at_precision"] * 1e12))
+    batch = frame["batch_size"].to_numpy(dtype=float)
+    log_eff = (
+        np.log(0.35)
+        + 0.25 * (balance - balance.mean())
+        + np.log(batch / (batch + 6.0))
+        - 0.15 * (frame["model_type"] == "vision")
+        + frame["hardware_name"].map(device_effect)
+        + rng.normal(0.0, 0.06, len(frame))
+    )
+    frame["throughput"] = frame["roofline_throughput"] * np.exp(log_eff)
+    frame["latency_ms"] = 1000.0 * batch / frame["throughput"]
+    frame["memory_mb"] = (300.0 + 1.3 * frame["model_memory_mb"] + 2.0 * batch * frame["precision_bytes"]) * np.exp(
+        rng.normal(0.0, 0.05, len(frame))
+    )
+    frame["power_w"] = frame["tdp_w"] * (0.35 + 0.5 * batch / (batch + 6.0)) * np.exp(rng.normal(0.0, 0.05, len(frame)))
+    frame["load_id"] = "20260101T000000000000Z-simulate"
+    frame["source_row"] = np.arange(len(frame))
+    # two measurement campaigns, so the time-based split has something to split
+    frame["measured_at"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 60, len(frame)), unit="D")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    models, hardware = catalogs()
+    return simulate(), models, hardware
+
+
+@pytest.fixture(scope="module")
+def tuned(world):
+    frame, _, _ = world
+    settings, member_oof = tune_metric(frame, "throughput", CONFIG)
+    return settings, member_oof
+
+
+@pytest.fixture(scope="module")
+def fitted(world, tuned):
+    frame, _, _ = world
+    settings, member_oof = tuned
+    return fit_metric_model(frame, settings, CONFIG, member_oof=member_oof)
+
+
+def test_tuning_records_every_candidate_and_the_winner(tuned):
+    settings, _ = tuned
+    assert set(settings.candidates) == {"xgboost", "lightgbm", "catboost", "ensemble"}
+    assert settings.algorithm in settings.candidates
+    assert settings.formulation in ("efficiency", "direct")
+    assert set(settings.formulation_scores) == {"efficiency", "direct"}
+    # the physics offset is what lets trees reach devices outside the training range
+    assert settings.formulation == "efficiency"
+    assert all(settings.tuning[a]["trials"] >= 1 for a in ("xgboost", "lightgbm", "catboost"))
+
+
+def test_held_out_device_is_predicted_within_threshold(world, tuned):
+    """Trained without one device, predict it from its spec sheet alone.
+
+    The simulated device offset has sd 8 % and row noise sd 6 %, so even a perfect learner
+    sees ~10 % MAPE on one unseen device (this test measures 10.4 %). 20 % leaves room
+    for the tiny tuning budget while failing any model that ignores the device specs (the
+    devices' rooflines span 30x).
+    """
+    frame, _, _ = world
+    settings, _ = tuned
+    train = frame[frame["hardware_name"] != HELD_OUT]
+    test = frame[frame["hardware_name"] == HELD_OUT]
+    model = fit_metric_model(train, settings, CONFIG, with_confidence=False)
+    predicted = model.predict(test)
+    figures = score(test["throughput"], predicted["throughput_pred"])
+    assert figures["mape"] < 0.20, figures
+    assert figures["spearman"] > 0.95
+
+
+@pytest.fixture(scope="module")
+def evaluation(world, tuned):
+    frame, _, _ = world
+    settings, _ = tuned
+    return evaluate_metric(frame, "throughput", settings, CONFIG)
+
+
+@pytest.mark.parametrize("split", ["leave_one_hardware_out", "leave_one_model_out"])
+def test_intervals_cover_held_out_groups_near_nominal(evaluation, split):
+    """Pooled over held-out groups, 80 % intervals cover 65-95 % (9 devices / 5 models: a wide band)."""
+    overall = evaluation.table.query("stratum == 'all' and method == 'model' and split == @split").iloc[0]
+    assert 0.65 <= overall["coverage"] <= 0.95, overall.to_dict()
+
+
+def test_evaluation_table_has_every_split_with_baseline_rows(evaluation):
+    table = evaluation.table
+    overall = table[table["stratum"] == "all"]
+    assert set(overall["split"]) == set(SPLITS)
+    for split in SPLITS:
+        rows = overall[overall["split"] == split].set_index("method")
+        assert {"model", "baseline"} <= set(rows.index)
+        assert rows.loc["model", "n_rows"] > 0 and rows.loc["baseline", "n_rows"] > 0
+        assert rows.loc["model", "coverage"] == rows.loc["model", "coverage"]  # not NaN
+    assert {"all", "hardware_platform", "model_type"} <= set(table["stratum"])
+    assert set(table.loc[table["stratum"] == "model_type", "stratum_value"]) >= {"vision", "text_embedding"}
+    # on unseen devices the learned model beats the roofline-scaled nearest neighbour
+    loho = overall[overall["split"] == "leave_one_hardware_out"].set_index("method")
+    assert loho.loc["model", "mape"] < loho.loc["baseline", "mape"]
+
+
+def test_catalog_only_device_gets_lower_confidence(world, fitted):
+    _, models, hardware = world
+    configs = pd.MultiIndex.from_product(
+        [MODELS, [MEASURED[2], CATALOG_ONLY], ["fp16"], [1, 16], ["inference"]],
+        names=["model_name", "hardware_name", "precision", "batch_size", "mode"],
+    ).to_frame(index=False)
+    configs["sequence_length"] = 128
+    frame = workload_features(configs, models, hardware)
+    predicted = fitted.predict(frame, components=True).join(frame[["hardware_name"]])
+    by_device = predicted.groupby("hardware_name")
+    confidence = by_device["throughput_confidence"].mean()
+    assert confidence[CATALOG_ONLY] < confidence[MEASURED[2]]
+    assert (predicted.loc[frame["hardware_name"] == CATALOG_ONLY, "throughput_regime"] == "new_hardware").all()
+    assert by_device["throughput_distance"].mean()[CATALOG_ONLY] > by_device["throughput_distance"].mean()[MEASURED[2]]
+    assert predicted["throughput_confidence"].between(0, 1).all()
+    assert (predicted["throughput_lower"] <= predicted["throughput_pred"]).all()
+    assert (predicted["throughput_pred"] <= predicted["throughput_upper"]).all()
+
+
+def test_registry_round_trip_is_lazy_and_identical(world, fitted, tmp_path):
+    frame, _, _ = world
+    saved = save_version(fitted, CONFIG, artifacts=tmp_path)
+    manifest = json.loads((saved.path / "manifest.json").read_text())
+    assert manifest["version"] == saved.version and manifest["metric"] == "throughput"
+    assert manifest["data_snapshot"]["load_ids"] == {"20260101T000000000000Z-simulate": len(frame)}
+    assert set(manifest["candidates"]) >= {"xgboost", "lightgbm", "catboost"}
+    assert {"xgboost.ubj", "lightgbm.txt", "catboost.cbm", "quantile_lower.txt", "neighbours.npy"} <= set(
+        manifest["files"]
+    )
+
+    loaded = load_version(saved.version, tmp_path)
+    assert not loaded.is_loaded
+    assert latest_version("throughput", tmp_path).version == saved.version
+    again = loaded.predict(frame)
+    assert loaded.is_loaded
+    expected = fitted.predict(frame)
+    pd.testing.assert_frame_equal(again.drop(columns="model_version"), expected, check_exact=True)
+    assert (again["model_version"] == saved.version).all()
+
+    combined = predict(frame.head(5), artifacts=tmp_path)
+    assert combined["model_version"].iloc[0] == saved.version
+    assert {"throughput_pred", "throughput_lower", "throughput_upper", "throughput_confidence"} <= set(combined)
+
+
+def test_publish_swaps_ml_tables_and_keeps_older_versions(world, fitted, evaluation, tmp_path):
+    frame, _, _ = world
+    warehouse = Warehouse(tmp_path / "benchmarks.duckdb")
+    first = save_version(fitted, CONFIG, evaluation, artifacts=tmp_path)
+    publish(warehouse, [first], {first.version: evaluation})
+    second = save_version(fitted, CONFIG, evaluation, artifacts=tmp_path)
+    # as the Dagster asset does it: a version loaded from disk brings its saved evaluation
+    publish_saved_versions(warehouse, [load_version(second.version, tmp_path)])
+
+    registry = warehouse.query("select * from ml.model_registry order by trained_at")
+    assert list(registry["model_version"]) == [first.version, second.version]
+    assert list(registry["load_ids"].iloc[0]) == ["20260101T000000000000Z-simulate"]
+    assert json.loads(registry["evaluation_summary"].iloc[0])["random_kfold/model"]["n_rows"] == len(frame)
+    counts = warehouse.query("select model_version, count(*) as n from ml.evaluation group by all")
+    assert set(counts["model_version"]) == {first.version, second.version}
+    assert counts["n"].nunique() == 1
+    newest = evaluation_table(warehouse)
+    assert set(newest["model_version"]) == {second.version}
+
+
+def test_unknown_model_is_named_and_unseen_categories_encode_as_zeros(world):
+    frame, models, hardware = world
+    configs = pd.DataFrame(
+        {"model_name": ["no-such-model"], "hardware_name": [MEASURED[0]], "batch_size": [1], "precision": ["fp16"],
+         "mode": ["inference"]}
+    )
+    with pytest.raises(UnknownEntityError, match="no-such-model"):
+        workload_features(configs, models, hardware)
+
+    spec = FeatureSpec.fit(frame)
+    unseen = frame.head(3).assign(architecture="Some Future Architecture", hardware_platform="webgpu")
+    matrix = spec.matrix(unseen)
+    names = spec.names
+    assert matrix.shape == (3, len(names))
+    assert not any(n.startswith("architecture=Some") for n in names)
+    assert matrix[:, [i for i, n in enumerate(names) if n.startswith("architecture=")]].sum() == 0
+
+
+def test_rows_faster_than_the_device_can_compute_are_dropped(world):
+    frame, _, _ = world
+    rows = frame.head(4).copy()
+    rows.loc[rows.index[0], "throughput"] = 1e15
+    assert list(physically_possible(rows)) == [False, True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("n", "coverage", "expected"),
+    [(9, 0.8, 8.0), (99, 0.8, 80.0), (4, 0.8, 4.0), (1, 0.5, 1.0)],
+)
+def test_conformal_margin_uses_the_finite_sample_quantile(n, coverage, expected):
+    scores = np.arange(1, n + 1, dtype=float)
+    assert conformal_margin(scores, coverage) == expected
+
+
+def test_seed_catalogs_exist():
+    assert Path(SEEDS / "hardware_specs.csv").exists() and Path(SEEDS / "model_specs.csv").exists()

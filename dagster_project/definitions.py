@@ -1,19 +1,20 @@
 """Everything Dagster shows: assets, checks, resources and jobs of perfpredict."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from dagster_project.defs.ingest.assets import raw_tables
 from dagster_project.defs.ingest.checks import raw_benchmarks_suite
 from dagster_project.defs.jobs import build_everything
+from dagster_project.defs.predictions.assets import published_predictions, staged_prediction_matrix
+from dagster_project.defs.predictions.checks import predictions_suite
 from dagster_project.defs.resources import build_resources
+from dagster_project.defs.training.assets import MODEL_ASSETS, ml_tables
 from dagster_project.defs.transform.assets import perfpredict_dbt_models
 from dagster_project.defs.transform.checks import training_features_suite
 
 defs = dg.Definitions(
-    assets=[raw_tables, perfpredict_dbt_models],
-    asset_checks=[raw_benchmarks_suite, training_features_suite],
+    assets=[raw_tables, perfpredict_dbt_models, *MODEL_ASSETS, ml_tables, staged_prediction_matrix, published_predictions],
+    asset_checks=[raw_benchmarks_suite, training_features_suite, predictions_suite],
     jobs=[build_everything],
     resources=build_resources(),
     # DuckDB allows one writer: steps run one after another in the run's own process.

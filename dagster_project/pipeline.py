@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from dagster_project.definitions import defs
+from dagster_project.defs.training.assets import MODEL_ASSETS
 
 
 @dataclass
@@ -16,11 +17,18 @@ class PipelineOutcome:
     lines: list[str] = field(default_factory=list)
 
 
-def run_pipeline(paths: list[str] | None = None, include_default_data: bool = True) -> PipelineOutcome:
-    """Execute ``build_everything`` in-process; runs show up in the UI when DAGSTER_HOME is set."""
+def run_pipeline(
+    paths: list[str] | None = None, include_default_data: bool = True, training: dict | None = None
+) -> PipelineOutcome:
+    """Execute ``build_everything`` in-process; runs show up in the UI when DAGSTER_HOME is set.
+
+    ``training`` overrides the tuning budget of every metric model (``time_budget_s``, ``n_trials``).
+    """
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    ops = {"raw_tables": {"config": {"paths": paths or [], "include_default_data": include_default_data}}}
+    ops.update({asset.op.name: {"config": training} for asset in MODEL_ASSETS if training})
     run_config = dg.RunConfig(
-        ops={"raw_tables": {"config": {"paths": paths or [], "include_default_data": include_default_data}}},
+        ops=ops,
         loggers={"console": {"config": {"log_level": "WARNING"}}},  # the summary below is what people read
     )
     result = defs.resolve_job_def("build_everything").execute_in_process(

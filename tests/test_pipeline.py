@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from predictive_performance.config import DB_PATH_VARIABLE
+from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE
 from predictive_performance.warehouse import Warehouse
 from tests.conftest import CPU, write_lambda_fixture
 
@@ -22,11 +22,11 @@ REQUIRED_FEATURES = [
 
 
 def cpu_results(path: Path) -> Path:
-    """Forty plausible CPU rows: throughput grows with batch size and shrinks with model size."""
+    """Forty plausible CPU rows: throughput grows with batch size, shrinks with model size, stays under the roofline."""
     models = {"bert-base-uncased": 110.0, "distilbert-base-uncased": 66.0, "gpt2": 124.0, "t5-small": 60.0}
     rows = [
         dict(model_name=model, hardware_platform=platform, hardware_name=CPU, batch_size=batch, precision="fp32",
-             mode="inference", sequence_length=128, throughput=round(3000.0 / size * batch ** 0.6 * speed, 3))
+             mode="inference", sequence_length=128, throughput=round(300.0 / size * batch ** 0.3 * speed, 3))
         for (model, size), (platform, speed), batch in itertools.product(
             models.items(), [("cpu", 1.0), ("onnxruntime", 1.4)], [1, 2, 4, 8, 16]
         )
@@ -35,12 +35,17 @@ def cpu_results(path: Path) -> Path:
     return path
 
 
+FAST_TRAINING = {"time_budget_s": 5.0, "n_trials": 3}
+
+
 def run_job(paths: list[Path]) -> dg.ExecuteInProcessResult:
     from dagster_project.definitions import defs
+    from dagster_project.defs.training.assets import MODEL_ASSETS
 
-    config = {"paths": [str(p) for p in paths], "include_default_data": False}
+    ops = {"raw_tables": {"config": {"paths": [str(p) for p in paths], "include_default_data": False}}}
+    ops.update({asset.op.name: {"config": FAST_TRAINING} for asset in MODEL_ASSETS})
     return defs.resolve_job_def("build_everything").execute_in_process(
-        run_config=dg.RunConfig(ops={"raw_tables": {"config": config}}),
+        run_config=dg.RunConfig(ops=ops),
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
@@ -52,10 +57,12 @@ def built_warehouse(tmp_path_factory, lambda_dir_module) -> tuple[Warehouse, dg.
     folder = tmp_path_factory.mktemp("pipeline")
     previous = os.environ.get(DB_PATH_VARIABLE)
     os.environ[DB_PATH_VARIABLE] = str(folder / "benchmarks.duckdb")
+    os.environ[ARTIFACTS_VARIABLE] = str(folder / "artifacts")
     try:
         result = run_job([lambda_dir_module, cpu_results(folder / "cpu.csv")])
         yield Warehouse(folder / "benchmarks.duckdb"), result
     finally:
+        os.environ.pop(ARTIFACTS_VARIABLE, None)
         if previous is None:
             os.environ.pop(DB_PATH_VARIABLE, None)
         else:
@@ -82,9 +89,27 @@ def test_job_materializes_every_asset_and_passes_every_gate(built_warehouse):
     warehouse, result = built_warehouse
     assert result.success
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
-    assert {"raw/benchmark_results", "marts/training_features", "marts/coverage_gaps", "marts/dim_models"} <= materialized
+    assert {
+        "raw/benchmark_results", "marts/training_features", "marts/coverage_gaps", "ml/throughput_model",
+        "ml/model_registry", "ml/evaluation", "predictions/prediction_matrix", "predictions/hardware_recommendations",
+    } <= materialized
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["gx_raw_benchmarks"] and checks["gx_training_features"]
+    assert checks["gx_raw_benchmarks"] and checks["gx_training_features"] and checks["gx_predictions"]
+
+
+def test_published_predictions_cover_the_grid_with_intervals(built_warehouse):
+    warehouse, _ = built_warehouse
+    matrix = warehouse.query("select * from predictions.prediction_matrix")
+    grid = warehouse.query("select count(*) as n from marts.coverage_gaps")["n"].iloc[0]
+    assert len(matrix) == grid
+    assert (matrix["throughput_lower"] <= matrix["throughput_pred"]).all()
+    assert (matrix["throughput_pred"] <= matrix["throughput_upper"]).all()
+    assert matrix["throughput_confidence"].between(0, 1).all()
+    assert matrix["model_version"].str.contains("throughput-").all()
+    registry = warehouse.query("select metric from ml.model_registry")
+    assert "throughput" in set(registry["metric"])
+    splits = set(warehouse.query("select distinct split from ml.evaluation")["split"])
+    assert {"random_kfold", "leave_one_hardware_out", "leave_one_model_out"} <= splits
 
 
 def test_training_features_have_one_row_per_valid_measurement(built_warehouse):

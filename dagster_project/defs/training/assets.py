@@ -1,0 +1,98 @@
+"""One model per metric, tuned and judged on held-out groups, then the registry tables."""
+
+import dagster as dg
+
+from dagster_project.defs.resources import WarehouseResource
+from dagster_project.defs.transform.checks import TRAINING_FEATURES_KEY
+from predictive_performance.config import artifacts_dir
+from predictive_performance.modeling import TrainingConfig, load_training_frame, load_version, publish_saved_versions, train_and_register, trainable_metrics
+
+ALGORITHM_KINDS = {"python", "xgboost", "lightgbm", "catboost"}
+
+
+class TrainingRunConfig(dg.Config):
+    time_budget_s: float = 120.0
+    n_trials: int = 30
+
+
+def train_metric_version(context: dg.AssetExecutionContext, metric: str, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
+    """Train, evaluate and save one version of ``metric``; no version when there is no data for it."""
+    frame = load_training_frame(warehouse.get())
+    training = TrainingConfig(time_budget_s=config.time_budget_s, n_trials=config.n_trials)
+    if metric not in trainable_metrics(frame, training):
+        context.log.info(f"no training rows with {metric}: nothing to train")
+        return dg.Output(None, metadata={"trained": False, "reason": f"fewer than {training.min_rows} rows with {metric}"})
+    [version] = train_and_register(frame, training, metrics=[metric], artifacts=artifacts_dir())
+    manifest = version.manifest
+    return dg.Output(
+        version.version,
+        metadata={
+            "trained": True,
+            "model_version": version.version,
+            "algorithm": manifest["algorithm"],
+            "target_formulation": manifest["target_formulation"],
+            "training_rows": manifest["data_snapshot"]["rows"],
+            "held_out_figures": dg.MetadataValue.md(evaluation_markdown(manifest["evaluation"])),
+        },
+    )
+
+
+def evaluation_markdown(summary: dict) -> str:
+    figures = ("n_rows", "mape", "median_ape", "within_25", "coverage")
+    lines = ["| split / method | " + " | ".join(figures) + " |", "|---" * (len(figures) + 1) + "|"]
+    for name, values in (summary or {}).items():
+        lines.append(f"| {name} | " + " | ".join(str(values.get(k)) for k in figures) + " |")
+    return "\n".join(lines)
+
+
+MODEL_ASSET = {"kinds": ALGORITHM_KINDS, "key_prefix": "ml", "group_name": "training", "deps": [TRAINING_FEATURES_KEY]}
+
+
+@dg.asset(**MODEL_ASSET)
+def throughput_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
+    """The current throughput model version (items per second)."""
+    return train_metric_version(context, "throughput", config, warehouse)
+
+
+@dg.asset(**MODEL_ASSET)
+def latency_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
+    """The current latency model version (milliseconds per batch)."""
+    return train_metric_version(context, "latency_ms", config, warehouse)
+
+
+@dg.asset(**MODEL_ASSET)
+def memory_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
+    """The current peak-memory model version (MB)."""
+    return train_metric_version(context, "memory_mb", config, warehouse)
+
+
+@dg.asset(**MODEL_ASSET)
+def power_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
+    """The current power model version (W); empty until power has been measured."""
+    return train_metric_version(context, "power_w", config, warehouse)
+
+
+MODEL_ASSETS = [throughput_model, latency_model, memory_model, power_model]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["ml", "model_registry"], description="Every trained version: data snapshot, features, hyperparameters, figures.",
+                     group_name="training", kinds={"duckdb"}, deps=[a.key for a in MODEL_ASSETS]),
+        dg.AssetSpec(["ml", "evaluation"], description="Held-out figures of every version, per split, stratum and method (incl. baseline).",
+                     group_name="training", kinds={"duckdb"}, deps=[a.key for a in MODEL_ASSETS]),
+    ],
+    ins={a.key.path[-1]: dg.AssetIn(key=a.key) for a in MODEL_ASSETS},
+)
+def ml_tables(warehouse: WarehouseResource, **versions: str | None):
+    """Publish the new versions to ``ml.model_registry`` and ``ml.evaluation`` in one transaction."""
+    store = warehouse.get()
+    trained = [load_version(v, artifacts_dir()) for v in versions.values() if v is not None]
+    if trained:
+        publish_saved_versions(store, trained)
+    for table in ("model_registry", "evaluation"):
+        rows = store.query(f"select count(*) as n from ml.{table}")["n"].iloc[0] if store.table_exists(f"ml.{table}") else 0
+        yield dg.MaterializeResult(
+            asset_key=["ml", table],
+            metadata={"dagster/row_count": int(rows), "new_versions": dg.MetadataValue.json([v.version for v in trained])},
+        )

@@ -1,0 +1,65 @@
+"""Publishing reader-facing tables whole, and reading them while a writer may be at work.
+
+DuckDB lets one process write a file at a time and a reader cannot open the file while a writer
+holds it. So writers keep their connection short and replace every published table inside one
+transaction (a reader sees the old version or the new one, never a mix), and readers retry for a
+bounded time while the file is busy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+
+from predictive_performance.warehouse import Warehouse, WarehouseError
+
+READ_RETRY_SECONDS = 30.0
+
+
+@contextmanager
+def _transaction(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    with warehouse.connect() as connection:
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except Exception:
+            connection.execute("ROLLBACK")
+            raise
+
+
+def publish_tables(warehouse: Warehouse, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Replace each ``schema.table`` with its frame, all in one transaction."""
+    with _transaction(warehouse) as connection:
+        for name, frame in tables.items():
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
+            connection.register("published_frame", frame)
+            connection.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM published_frame")
+            connection.unregister("published_frame")
+
+
+def promote_tables(warehouse: Warehouse, targets: Mapping[str, str]) -> dict[str, int]:
+    """Copy staged tables over published ones (``{published: staged}``) in one transaction; row counts."""
+    with _transaction(warehouse) as connection:
+        for published, staged in targets.items():
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {published.split('.')[0]}")
+            connection.execute(f"CREATE OR REPLACE TABLE {published} AS SELECT * FROM {staged}")
+        return {name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in targets}
+
+
+def read_published(warehouse: Warehouse, sql: str, parameters: list | None = None, wait_s: float = READ_RETRY_SECONDS) -> pd.DataFrame:
+    """Run a read-only query, waiting (up to ``wait_s``) while a writer holds the file."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return warehouse.query(sql, parameters)
+        except WarehouseError as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from dagster_project.defs.automation.schedules import daily_retraining
+from dagster_project.defs.automation.sensors import new_benchmark_loads
 from dagster_project.defs.ingest.assets import raw_tables
 from dagster_project.defs.ingest.checks import raw_benchmarks_suite
 from dagster_project.defs.jobs import build_everything
@@ -16,6 +18,8 @@ defs = dg.Definitions(
     assets=[raw_tables, perfpredict_dbt_models, *MODEL_ASSETS, ml_tables, staged_prediction_matrix, published_predictions],
     asset_checks=[raw_benchmarks_suite, training_features_suite, predictions_suite],
     jobs=[build_everything],
+    sensors=[new_benchmark_loads],
+    schedules=[daily_retraining],
     resources=build_resources(),
     # DuckDB allows one writer: steps run one after another in the run's own process.
     executor=dg.in_process_executor,

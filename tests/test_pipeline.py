@@ -83,6 +83,8 @@ def test_definitions_load_with_every_stage():
     check_names = {key.name for key in repository.asset_graph.asset_check_keys}
     assert {"gx_raw_benchmarks", "gx_training_features"} <= check_names
     assert defs.resolve_job_def("build_everything") is not None
+    assert defs.resolve_sensor_def("new_benchmark_loads").default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_schedule_def("daily_retraining").default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_job_materializes_every_asset_and_passes_every_gate(built_warehouse):

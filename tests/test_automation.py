@@ -1,0 +1,51 @@
+"""The sensor and the schedule read the real warehouse and ask for runs only when data changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.defs.automation.schedules import daily_retraining
+from dagster_project.defs.automation.sensors import new_benchmark_loads
+from predictive_performance.ingest import ingest_path
+from predictive_performance.publish import publish_tables
+from tests.conftest import GOOD_ROWS, canonical_csv
+
+
+def tick(cursor: str | None):
+    with dg.instance_for_test() as instance:
+        return new_benchmark_loads.evaluate_tick(dg.build_sensor_context(cursor=cursor, instance=instance))
+
+
+def test_sensor_requests_one_run_per_new_load_then_none(warehouse, tmp_path):
+    assert tick(None).skip_message == "no benchmark loads yet"
+    [report] = ingest_path(canonical_csv(tmp_path, GOOD_ROWS, "first.csv"), warehouse)
+
+    first = tick(None)
+    assert [request.run_key for request in first.run_requests] == [report.load_id]
+    assert first.cursor == report.load_id
+    again = tick(first.cursor)
+    assert again.run_requests == [] and "no load newer" in again.skip_message
+
+    ingest_path(canonical_csv(tmp_path, GOOD_ROWS[:1], "second.csv"), warehouse)
+    ingest_path(canonical_csv(tmp_path, GOOD_ROWS[1:], "third.csv"), warehouse)
+    later = tick(again.cursor or first.cursor)
+    assert len(later.run_requests) == 1, "two loads between ticks make one run"
+    assert later.cursor == warehouse.latest_load_id()
+
+
+def evaluate_schedule():
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 29, 3, tzinfo=UTC))
+        return daily_retraining.evaluate_tick(context)
+
+
+def test_schedule_retrains_only_when_a_load_is_newer_than_the_models(warehouse, tmp_path):
+    assert evaluate_schedule().skip_message == "no benchmark loads yet"
+    ingest_path(canonical_csv(tmp_path, GOOD_ROWS), warehouse)
+    assert [r.run_key for r in evaluate_schedule().run_requests] == ["daily-2026-11-29"]
+
+    publish_tables(warehouse, {"ml.model_registry": pd.DataFrame({"trained_at": [datetime.now(UTC).replace(tzinfo=None)]})})
+    assert "nothing changed" in evaluate_schedule().skip_message

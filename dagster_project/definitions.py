@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dagster_project.defs.active_learning.assets import active_learning_tables
 from dagster_project.defs.automation.schedules import daily_retraining
 from dagster_project.defs.automation.sensors import new_benchmark_loads
 from dagster_project.defs.ingest.assets import raw_tables
@@ -15,7 +16,8 @@ from dagster_project.defs.transform.assets import perfpredict_dbt_models
 from dagster_project.defs.transform.checks import training_features_suite
 
 defs = dg.Definitions(
-    assets=[raw_tables, perfpredict_dbt_models, *MODEL_ASSETS, ml_tables, staged_prediction_matrix, published_predictions],
+    assets=[raw_tables, perfpredict_dbt_models, *MODEL_ASSETS, ml_tables, staged_prediction_matrix, published_predictions,
+            active_learning_tables],
     asset_checks=[raw_benchmarks_suite, training_features_suite, predictions_suite],
     jobs=[build_everything],
     sensors=[new_benchmark_loads],

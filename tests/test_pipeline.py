@@ -94,6 +94,7 @@ def test_job_materializes_every_asset_and_passes_every_gate(built_warehouse):
     assert {
         "raw/benchmark_results", "marts/training_features", "marts/coverage_gaps", "ml/throughput_model",
         "ml/model_registry", "ml/evaluation", "predictions/prediction_matrix", "predictions/hardware_recommendations",
+        "active_learning/queue", "active_learning/test_batches",
     } <= materialized
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["gx_raw_benchmarks"] and checks["gx_training_features"] and checks["gx_predictions"]
@@ -110,6 +111,11 @@ def test_published_predictions_cover_the_grid_with_intervals(built_warehouse):
     assert matrix["model_version"].str.contains("throughput-").all()
     registry = warehouse.query("select metric from ml.model_registry")
     assert "throughput" in set(registry["metric"])
+    queue = warehouse.query("select * from active_learning.queue order by rank")
+    assert len(queue) == (~matrix["is_tested"]).sum()
+    assert queue["expected_information_gain"].is_monotonic_decreasing
+    batch = warehouse.query("select * from active_learning.test_batches order by selection_order")
+    assert batch["selection_order"].tolist() == list(range(1, len(batch) + 1)) and len(batch) > 0
     splits = set(warehouse.query("select distinct split from ml.evaluation")["split"])
     assert {"random_kfold", "leave_one_hardware_out", "leave_one_model_out"} <= splits
 

@@ -1,0 +1,268 @@
+"""Active learning: the scoring helpers on small frames, batch constraints, state round trip, and the
+README snippet against a small real warehouse with really trained models (the simulated data and
+catalog marts of ``tests/test_predict.py``, plus ``marts.coverage_gaps`` / ``marts.training_features``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive_performance.active_learning import (
+    BATCHES_TABLE,
+    QUEUE_COLUMNS,
+    QUEUE_TABLE,
+    ActiveLearningSystem,
+    HardwareRecommender,
+    diversity_scores,
+    greedy_gain_order,
+    leaf_change_scores,
+    minmax,
+    select_batch,
+    uncertainty_scores,
+)
+from predictive_performance.modeling import train_and_register
+from predictive_performance.warehouse import Warehouse
+from tests.test_predict import CONFIG, MEASURED, MODELS, seed_catalogs, simulate, write_marts
+
+EXTRA_DEVICES = ["NVIDIA L4", "AMD EPYC 9965"]
+
+# --- pure helpers --------------------------------------------------------------------------------
+
+
+def test_minmax_and_uncertainty_are_0_to_1_and_grow_with_width_and_spread():
+    assert minmax([np.nan, 2.0, 4.0, 3.0]).tolist() == [0.0, 0.0, 1.0, 0.5]
+    assert minmax([5.0, 5.0]).tolist() == [0.0, 0.0]
+    components = pd.DataFrame(
+        {
+            "throughput_interval_width": [0.1, 0.5, 1.0],
+            "throughput_spread": [0.01, 0.02, 0.05],
+            "memory_mb_interval_width": [0.2, 0.2, 0.4],
+            "memory_mb_spread": [0.0, 0.01, 0.01],
+        }
+    )
+    u = uncertainty_scores(components)
+    assert ((u >= 0) & (u <= 1)).all() and u[0] < u[1] < u[2]
+
+
+def test_diversity_grows_with_distance_to_tested_and_chosen():
+    tested = np.zeros((1, 3))
+    Z = np.array([[0.0, 0, 0], [0.5, 0, 0], [2.0, 0, 0], [10.0, 0, 0]])
+    d = diversity_scores(Z, tested)
+    assert d[0] == 0.0 and np.all(np.diff(d) > 0) and d.max() < 1.0
+    # a chosen configuration next to the far one takes its diversity away
+    assert diversity_scores(Z, tested, chosen=np.array([[10.0, 0, 0]]))[3] == 0.0
+    assert diversity_scores(Z, None).tolist() == [1.0] * 4
+
+
+def test_leaf_change_is_larger_where_training_rows_are_sparse():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (300, 2)), rng.normal(8, 1, (6, 2))])
+    y = X[:, 0] + rng.normal(0, 0.1, len(X))
+    booster = lgb.train(
+        {"objective": "regression", "verbosity": -1, "min_data_in_leaf": 2, "num_leaves": 8},
+        lgb.Dataset(X, y),
+        num_boost_round=30,
+    )
+    candidates = np.array([[0.0, 0.0], [8.0, 8.0]])
+    change = leaf_change_scores(booster, candidates, X, np.ones(2))
+    assert change[1] > change[0] > 0
+    assert leaf_change_scores(booster, candidates, X, np.array([2.0, 2.0]))[0] == pytest.approx(2 * change[0])
+
+
+def _platform_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = [
+        {
+            "model_name": f"m{i}",
+            "hardware_name": f"{p}-dev{i % 3}",
+            "hardware_platform": p,
+            "batch_size": 2 ** (i % 4),
+            "precision": "fp32",
+            "mode": "inference",
+        }
+        for p in ("cuda", "cpu", "rocm")
+        for i in range(10)
+    ]
+    frame = pd.DataFrame(rows)
+    frame["expected_information_gain"] = rng.uniform(0.1, 1.0, len(frame))
+    return frame
+
+
+def test_batch_respects_constraints_exactly_and_orders_1_to_n():
+    frame = _platform_frame()
+    batch = select_batch(frame, 20, hardware_constraints={"cuda": 3, "cpu": 2}, diversity_weight=0.6)
+    counts = batch["hardware_platform"].value_counts()
+    assert counts["cuda"] == 3 and counts["cpu"] == 2 and counts["rocm"] == 10
+    assert batch["selection_order"].tolist() == list(range(1, 16))
+    # without diversity: the gain order within the caps
+    plain = select_batch(frame, 5, ensure_diversity=False, hardware_constraints={"cuda": 3, "cpu": 0, "rocm": 0})
+    assert plain["hardware_platform"].tolist() == ["cuda"] * 3
+    top = frame[frame.hardware_platform == "cuda"].nlargest(3, "expected_information_gain")["model_name"].tolist()
+    assert plain["model_name"].tolist() == top
+
+
+def test_availability_scales_gain_and_zero_excludes():
+    frame = _platform_frame()
+    frame["expected_information_gain"] = 0.5
+    batch = select_batch(frame, 30, ensure_diversity=False, hardware_availability={"cuda": 0.0, "cpu": 0.5})
+    assert "cuda" not in set(batch["hardware_platform"])
+    assert batch["hardware_platform"].tolist() == ["rocm"] * 10 + ["cpu"] * 10
+    assert batch.loc[batch.hardware_platform == "cpu", "adjusted_gain"].eq(0.25).all()
+
+
+def test_greedy_order_spreads_choices():
+    # two tight clusters, the first slightly more uncertain: the second pick must come from the other cluster
+    Z = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.0], [5.0, 5.0], [5.01, 5.0]])
+    scored = pd.DataFrame({"uncertainty": [1.0, 0.99, 0.98, 0.9, 0.89], "expected_model_change": [0.5] * 5})
+    order = greedy_gain_order(scored, Z, np.array([[-20.0, -20.0]]), 2, scale=1.0)
+    assert order[0] == 0 and order[1] in (3, 4)
+
+
+# --- a small real warehouse with trained models ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("active_learning")
+    models, hardware = seed_catalogs()
+    full = simulate(models, hardware)
+    # half of the simulated grid is "measured"; the rest, and two catalog-only devices, are untested
+    rng = np.random.default_rng(3)
+    frame = full[rng.random(len(full)) < 0.5].reset_index(drop=True)
+    db_path = folder / "benchmarks.duckdb"
+    write_marts(db_path, models, hardware, frame)
+    grid = pd.MultiIndex.from_product(
+        [MODELS, MEASURED + EXTRA_DEVICES, ["fp32", "fp16"], [1, 8, 32], ["inference", "training"]],
+        names=["model_name", "hardware_name", "precision", "batch_size", "mode"],
+    ).to_frame(index=False)
+    grid["hardware_platform"] = grid["hardware_name"].map(hardware.set_index("hardware_name")["hardware_platform"])
+    tested = set(map(tuple, frame[["model_name", "hardware_name", "precision", "batch_size", "mode"]].to_numpy()))
+    grid["is_tested"] = [
+        tuple(r) in tested for r in grid[["model_name", "hardware_name", "precision", "batch_size", "mode"]].to_numpy()
+    ]
+    features = frame.drop(columns=[c for c in ("peak_fp16_tflops", "peak_bf16_tflops", "peak_int8_tops") if c in frame])
+    with duckdb.connect(str(db_path)) as connection:
+        connection.register("g", grid)
+        connection.register("f", features)
+        connection.execute("create table marts.coverage_gaps as select * from g")
+        connection.execute("create table marts.training_features as select * from f")
+    artifacts = folder / "artifacts"
+    train_and_register(frame, CONFIG, ["throughput", "memory_mb"], artifacts, evaluate=False)
+    return {"db_path": db_path, "artifacts": artifacts, "grid": grid}
+
+
+@pytest.fixture
+def env(world, monkeypatch):
+    monkeypatch.setenv("BENCHMARK_DB_PATH", str(world["db_path"]))
+    monkeypatch.setenv("PERFPREDICT_ARTIFACTS", str(world["artifacts"]))
+    return world
+
+
+def test_readme_snippet_runs(env, capsys):
+    learner = ActiveLearningSystem()
+    configs = learner.recommend_configurations(budget=20)
+    assert len(configs) == 20
+    for c in configs:
+        assert {"model_name", "model_type", "hardware", "batch_size", "expected_information_gain"} <= set(c)
+        assert 0.0 <= c["expected_information_gain"] <= 1.0
+    untested = env["grid"][~env["grid"]["is_tested"]]
+    keys = set(map(tuple, untested[["model_name", "hardware_name", "batch_size", "precision", "mode"]].to_numpy()))
+    assert all(
+        (c["model_name"], c["hardware_name"], c["batch_size"], c["precision"], c["mode"]) in keys for c in configs
+    )
+    assert (
+        len({(c["model_name"], c["hardware_name"], c["batch_size"], c["precision"], c["mode"]) for c in configs}) == 20
+    )
+
+    integrated = learner.integrate_with_hardware_recommender(
+        hardware_recommender=HardwareRecommender(), test_budget=20, optimize_for="throughput"
+    )
+    assert len(integrated["recommendations"]) == 20 and integrated["objective"] == "throughput"
+    assert all(0.0 <= r["decision_relevance"] <= 1.0 for r in integrated["recommendations"])
+    assert len(integrated["contested"]) > 0
+    batch = learner.suggest_test_batch(
+        configurations=integrated["recommendations"],
+        batch_size=10,
+        ensure_diversity=True,
+        hardware_constraints={"cuda": 3, "cpu": 2, "webgpu": 1},
+        hardware_availability={"cuda": 0.8, "webgpu": 0.5},
+        diversity_weight=0.6,
+    )
+    for _, row in batch.iterrows():
+        print(row["selection_order"], row["model_name"], row["hardware"])
+    assert batch["selection_order"].tolist() == list(range(1, len(batch) + 1))
+    counts = batch["hardware"].value_counts()
+    assert counts.get("cuda", 0) <= 3 and counts.get("cpu", 0) <= 2 and 0 < len(batch) <= 5
+    assert capsys.readouterr().out.count("\n") == len(batch)
+
+    queue = learner.queue_table()
+    assert list(queue.columns[: len(QUEUE_COLUMNS)]) == QUEUE_COLUMNS
+    assert len(queue) == len(untested) and queue["rank"].tolist() == list(range(1, len(queue) + 1))
+    for column in ("uncertainty", "diversity", "expected_model_change", "expected_information_gain"):
+        assert queue[column].between(0, 1).all(), column
+    assert queue["expected_information_gain"].is_monotonic_decreasing
+    # unmeasured devices are far from every tested row
+    by_device = queue.groupby("hardware_name")["diversity"].mean()
+    assert by_device["AMD EPYC 9965"] > by_device[MEASURED].max()
+
+
+def test_state_round_trip_and_published_tables(env):
+    learner = ActiveLearningSystem(warehouse=Warehouse(env["db_path"]), artifacts=env["artifacts"])
+    learner.suggest_test_batch(batch_size=4, hardware_constraints={"cuda": 2})
+    queue, batches = learner.queue_table(), learner.test_batches_table()
+    folder = learner.save_state()
+    restored = ActiveLearningSystem.load(warehouse=Warehouse(env["db_path"]), artifacts=env["artifacts"])
+    pd.testing.assert_frame_equal(restored.queue_table(), queue)
+    pd.testing.assert_frame_equal(restored.test_batches_table().reset_index(drop=True), batches)
+    assert (folder / "state.json").exists()
+    published = Warehouse(env["db_path"]).query(f"select * from {QUEUE_TABLE} order by rank")
+    assert len(published) == len(queue) and published["model_name"].tolist() == queue["model_name"].tolist()
+    published_batches = Warehouse(env["db_path"]).query(f"select * from {BATCHES_TABLE} order by selection_order")
+    assert published_batches["selection_order"].tolist() == [1, 2, 3, 4]
+
+
+def test_update_with_benchmark_results_ingests_refreshes_and_retrains(env):
+    warehouse = Warehouse(env["db_path"])
+    learner = ActiveLearningSystem(warehouse=warehouse, artifacts=env["artifacts"], config=CONFIG)
+    chosen = pd.DataFrame(learner.recommend_configurations(budget=3))
+    models, hardware = seed_catalogs()
+    measured = simulate(models, hardware)  # the simulated truth for every cell of the measured devices
+    cells = ["model_name", "hardware_name", "precision", "batch_size", "mode"]
+    # measure three untested cells of measured devices
+    untested = env["grid"][~env["grid"]["is_tested"] & env["grid"]["hardware_name"].isin(MEASURED)].head(3)
+    results = untested[cells].merge(measured, on=cells)
+    before = {v: latest for v, latest in ((m, learner.versions()[m].version) for m in ("throughput", "memory_mb"))}
+    refreshed = []
+
+    def refresh(wh: Warehouse) -> None:  # what dbt does for these rows: new training rows, cells now tested
+        features = results.drop(
+            columns=[c for c in ("peak_fp16_tflops", "peak_bf16_tflops", "peak_int8_tops") if c in results]
+        )
+        with wh.connect() as connection:
+            connection.register("r", features)
+            connection.execute("insert into marts.training_features by name select * from r")
+            connection.execute(
+                "update marts.coverage_gaps g set is_tested = true from r "
+                "where g.model_name = r.model_name and g.hardware_name = r.hardware_name and g.precision = r.precision "
+                "and g.batch_size = r.batch_size and g.mode = r.mode"
+            )
+        refreshed.append(True)
+
+    canonical = results[
+        ["model_name", "hardware_name", "batch_size", "precision", "mode", "throughput", "latency_ms", "memory_mb"]
+    ]
+    report = learner.update_with_benchmark_results(canonical.assign(hardware_platform="cuda"), refresh_marts=refresh)
+    assert report.stored and refreshed
+    after = learner.versions()
+    assert all(after[m].version != before[m] for m in before)
+    queue = learner.queue_table()
+    done = set(map(tuple, results[["model_name", "hardware_name", "batch_size", "precision", "mode"]].to_numpy()))
+    assert not any(
+        k in done
+        for k in map(tuple, queue[["model_name", "hardware_name", "batch_size", "precision", "mode"]].to_numpy())
+    )
+    assert len(chosen) == 3

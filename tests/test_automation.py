@@ -15,8 +15,7 @@ from tests.conftest import GOOD_ROWS, canonical_csv
 
 
 def tick(cursor: str | None):
-    with dg.instance_for_test() as instance:
-        return new_benchmark_loads.evaluate_tick(dg.build_sensor_context(cursor=cursor, instance=instance))
+    return new_benchmark_loads.evaluate_tick(dg.build_sensor_context(cursor=cursor))
 
 
 def test_sensor_requests_one_run_per_new_load_then_none(warehouse, tmp_path):
@@ -37,9 +36,8 @@ def test_sensor_requests_one_run_per_new_load_then_none(warehouse, tmp_path):
 
 
 def evaluate_schedule():
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 29, 3, tzinfo=UTC))
-        return daily_retraining.evaluate_tick(context)
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 29, 3, tzinfo=UTC))
+    return daily_retraining.evaluate_tick(context)
 
 
 def test_schedule_retrains_only_when_a_load_is_newer_than_the_models(warehouse, tmp_path):

@@ -21,7 +21,8 @@ READ_RETRY_SECONDS = 30.0
 
 
 @contextmanager
-def _transaction(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short writable connection whose statements commit together or not at all."""
     with warehouse.connect() as connection:
         connection.execute("BEGIN TRANSACTION")
         try:
@@ -34,7 +35,7 @@ def _transaction(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def publish_tables(warehouse: Warehouse, tables: Mapping[str, pd.DataFrame]) -> None:
     """Replace each ``schema.table`` with its frame, all in one transaction."""
-    with _transaction(warehouse) as connection:
+    with transaction(warehouse) as connection:
         for name, frame in tables.items():
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
             connection.register("published_frame", frame)
@@ -44,7 +45,7 @@ def publish_tables(warehouse: Warehouse, tables: Mapping[str, pd.DataFrame]) -> 
 
 def promote_tables(warehouse: Warehouse, targets: Mapping[str, str]) -> dict[str, int]:
     """Copy staged tables over published ones (``{published: staged}``) in one transaction; row counts."""
-    with _transaction(warehouse) as connection:
+    with transaction(warehouse) as connection:
         for published, staged in targets.items():
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {published.split('.')[0]}")
             connection.execute(f"CREATE OR REPLACE TABLE {published} AS SELECT * FROM {staged}")

@@ -36,6 +36,7 @@ import pandas as pd
 import xgboost as xgb
 
 from predictive_performance.config import artifacts_dir
+from predictive_performance.publish import transaction
 from predictive_performance.modeling.calibration import ConformalBands
 from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
@@ -382,33 +383,27 @@ def publish(warehouse, versions: list[ModelVersion], evaluations: dict[str, Eval
     """
     registry = registry_rows(versions)
     evaluation = evaluation_rows(versions, evaluations or {})
-    with warehouse.connect() as connection:
-        connection.execute("begin transaction")
-        try:
-            connection.execute("create schema if not exists ml")
-            for table, frame in (("model_registry", registry), ("evaluation", evaluation)):
-                connection.register("incoming_rows", frame)
-                exists = connection.execute(
-                    "select count(*) from information_schema.tables where table_schema = 'ml' and table_name = ?",
-                    [table],
-                ).fetchone()[0]
-                if exists and len(frame):
-                    connection.execute(
-                        f"""
-                        create or replace table ml.{table} as
-                        select * from ml.{table}
-                        where model_version not in (select model_version from incoming_rows)
-                        union all by name
-                        select * from incoming_rows
-                        """
-                    )
-                elif not exists:
-                    connection.execute(f"create table ml.{table} as select * from incoming_rows")
-                connection.unregister("incoming_rows")
-            connection.execute("commit")
-        except Exception:
-            connection.execute("rollback")
-            raise
+    with transaction(warehouse) as connection:
+        connection.execute("create schema if not exists ml")
+        for table, frame in (("model_registry", registry), ("evaluation", evaluation)):
+            connection.register("incoming_rows", frame)
+            exists = connection.execute(
+                "select count(*) from information_schema.tables where table_schema = 'ml' and table_name = ?",
+                [table],
+            ).fetchone()[0]
+            if exists and len(frame):
+                connection.execute(
+                    f"""
+                    create or replace table ml.{table} as
+                    select * from ml.{table}
+                    where model_version not in (select model_version from incoming_rows)
+                    union all by name
+                    select * from incoming_rows
+                    """
+                )
+            elif not exists:
+                connection.execute(f"create table ml.{table} as select * from incoming_rows")
+            connection.unregister("incoming_rows")
 
 
 def publish_saved_versions(warehouse, versions: list[ModelVersion]) -> None:

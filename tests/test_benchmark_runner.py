@@ -65,12 +65,13 @@ RUNTIMES = [
 @pytest.mark.parametrize(("platform", "precision"), RUNTIMES)
 def test_tiny_text_model_through_each_runtime(hardware, platform, precision):
     _needs(platform, precision)
-    if not hardware.supports(platform, precision):
-        pytest.skip(f"{platform} {precision} is not supported on this CPU")
     configs = [BenchmarkConfig("tiny-bert", platform, batch, precision, "inference", 16) for batch in (1, 4)]
     results, failures = run_configurations(
         configs, hardware=hardware, **{k: v for k, v in FAST.items() if k != "repeats"}, repeats=3
     )
+    if not hardware.supports(platform, precision):  # e.g. bf16 on a CPU without AVX512_BF16
+        assert results.empty and len(failures) == 2 and failures["error"].str.len().gt(0).all()
+        return
     assert failures.empty, failures["error"].tolist()
     assert len(results) == 2
     assert list(results.columns) == [c.name for c in RESULT_COLUMNS]

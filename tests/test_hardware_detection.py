@@ -31,13 +31,14 @@ def test_detects_this_cpu(hardware):
     assert cpu.hardware_name == (expected or cpu.model_name)
 
 
-def test_this_machine_maps_to_its_catalog_entry(hardware):
-    cpu = hardware.cpu
-    if not (cpu.vendor == "AuthenticAMD" and cpu.family == 26 and "EPYC" in cpu.model_name):
-        pytest.skip(f"not the project's reference machine (AMD EPYC family 26): {cpu.model_name}")
-    assert cpu.catalog_name == f"AMD EPYC Zen 5 ({cpu.vcpus} vCPU)"
-    if cpu.vcpus == 2:
-        assert cpu.catalog_name == "AMD EPYC Zen 5 (2 vCPU)"
+def test_the_reference_machine_maps_to_its_catalog_entry():
+    """What this project's VM reports (lscpu: AuthenticAMD "AMD EPYC", family 26 model 2, 2 vCPUs)."""
+    assert cpu_catalog_name("AuthenticAMD", "AMD EPYC", 26, 2, 1, 2) == ("AMD EPYC Zen 5 (2 vCPU)", "Zen 5")
+
+
+def test_a_cpu_the_rules_do_not_know_is_reported_not_guessed():
+    assert cpu_catalog_name("AuthenticAMD", "AMD Ryzen 7 7840U", 25, 116, 1, 16)[0] is None
+    assert cpu_catalog_name("SomeVendor", "Mystery CPU", None, None, None, 4) == (None, None)
 
 
 def test_cpu_platforms_with_installed_runtimes(hardware):

@@ -122,12 +122,12 @@ def _melt(throughput: pd.DataFrame, batch_sizes: pd.DataFrame | None, precision:
             # The num_gpu column is authoritative; the name's "Nx" prefix fills it when empty.
             "num_devices": long["num_gpu"].where(long["num_gpu"].str.strip() != "", stated_count.astype("string")),
             # The bs files give the batch across all GPUs of the system; canonical rows are per device.
-            "batch_size": _per_device(long["batch_size"], long["num_gpu"]),
+            "batch_size": _divide_cells(long["batch_size"], pd.to_numeric(long["num_gpu"], errors="coerce").fillna(1)),
             "precision": precision,
             "mode": "training",
             "sequence_length": inputs.map(lambda i: i.get("sequence_length")),
             "image_size": inputs.map(lambda i: i.get("image_size")),
-            "throughput": _per_item(long["throughput"], inputs.map(lambda i: i.get("units_per_item", 1))),
+            "throughput": _divide_cells(long["throughput"], inputs.map(lambda i: i.get("units_per_item", 1))),
             "source": SOURCE,
             "system_name": long["name_gpu"].str.strip(),
             "framework": "pytorch",
@@ -138,16 +138,10 @@ def _melt(throughput: pd.DataFrame, batch_sizes: pd.DataFrame | None, precision:
     return rows.reset_index(drop=True), int(not_measured.sum())
 
 
-def _per_device(batch_size: pd.Series, num_gpu: pd.Series) -> pd.Series:
-    """The per-device batch; cells that are not numbers stay as they are for validation to report."""
-    total, devices = pd.to_numeric(batch_size, errors="coerce"), pd.to_numeric(num_gpu, errors="coerce").fillna(1)
-    return (total / devices).astype(object).where(total.notna(), batch_size)
-
-
-def _per_item(throughput: pd.Series, units_per_item: pd.Series) -> pd.Series:
-    """Items per second; text that is not a number stays as it is for validation to report."""
-    numbers = pd.to_numeric(throughput, errors="coerce")
-    return (numbers / units_per_item).astype(object).where(numbers.notna(), throughput)
+def _divide_cells(cells: pd.Series, divisor: pd.Series) -> pd.Series:
+    """Numeric cells divided by ``divisor``; cells that are not numbers stay as they are for validation to report."""
+    numbers = pd.to_numeric(cells, errors="coerce")
+    return (numbers / divisor).astype(object).where(numbers.notna(), cells)
 
 
 def _systems(throughput: pd.DataFrame) -> pd.DataFrame:

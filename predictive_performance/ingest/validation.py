@@ -91,6 +91,9 @@ def validate_rows(frame: pd.DataFrame, file_label: str) -> ValidatedRows:
 
     _normalise_categories(typed, refuse)
     _check_ranges(typed, refuse)
+    # A bad cell is already reported as such; this is for rows that measured neither.
+    measured = [_present_in_source(frame[name]) for name in ("throughput", "latency_ms") if name in frame]
+    refuse(~np.logical_or.reduce(measured), "throughput", "needs throughput or latency_ms; both are empty")
     _check_duplicates(typed, refuse)
 
     rejects = [
@@ -162,9 +165,6 @@ def _check_ranges(typed: pd.DataFrame, refuse) -> None:
         if name in typed:
             refuse(typed[name] < 0, name, "negative value {value!r}")
             refuse(typed[name] == 0, name, "zero is not a measurement; leave the cell empty when unknown")
-    throughput = typed["throughput"] if "throughput" in typed else pd.Series(np.nan, index=typed.index)
-    latency = typed["latency_ms"] if "latency_ms" in typed else pd.Series(np.nan, index=typed.index)
-    refuse(throughput.isna() & latency.isna(), "throughput", "needs throughput or latency_ms; both are empty")
 
 
 def _check_duplicates(typed: pd.DataFrame, refuse) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
+import pandas as pd
 import pytest
 
-from predictive_performance.config import DB_PATH_VARIABLE, SHARED_DATA_DIR
+from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE, SHARED_DATA_DIR
 from predictive_performance.warehouse import Warehouse
 
 LAMBDA_DIR = SHARED_DATA_DIR / "lambda-pytorch-train"
@@ -58,3 +63,75 @@ GOOD_ROWS = [
     f"bert-base-uncased,onnxruntime,{CPU},8,fp32,inference,128,60.0,133.3,700",
     f"resnet-50,openvino,{CPU},4,fp32,inference,,30.0,,",
 ]
+
+
+# --- one real pipeline run, shared ---------------------------------------------------------------------
+
+FAST_TRAINING = {"time_budget_s": 5.0, "n_trials": 3}
+
+
+def cpu_results(path: Path) -> Path:
+    """Forty plausible CPU rows: throughput grows with batch size, shrinks with model size, stays under the roofline."""
+    models = {"bert-base-uncased": 110.0, "distilbert-base-uncased": 66.0, "gpt2": 124.0, "t5-small": 60.0}
+    rows = [
+        dict(model_name=model, hardware_platform=platform, hardware_name=CPU, batch_size=batch, precision="fp32",
+             mode="inference", sequence_length=128, throughput=round(300.0 / size * batch ** 0.3 * speed, 3))
+        for (model, size), (platform, speed), batch in itertools.product(
+            models.items(), [("cpu", 1.0), ("onnxruntime", 1.4)], [1, 2, 4, 8, 16]
+        )
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def run_job(paths: list[Path]) -> dg.ExecuteInProcessResult:
+    """``build_everything`` in-process on the warehouse and artifacts the environment names, with fast tuning."""
+    from dagster_project.definitions import defs
+    from dagster_project.defs.training.assets import MODEL_ASSETS
+
+    ops = {"raw_tables": {"config": {"paths": [str(p) for p in paths], "include_default_data": False}}}
+    ops.update({asset.op.name: {"config": FAST_TRAINING} for asset in MODEL_ASSETS})
+    return defs.resolve_job_def("build_everything").execute_in_process(
+        run_config=dg.RunConfig(ops=ops),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    folder: Path  # holds benchmarks.duckdb and artifacts/
+    result: dg.ExecuteInProcessResult
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.folder / "benchmarks.duckdb")
+
+    @property
+    def artifacts(self) -> Path:
+        return self.folder / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    """The whole job once per session (dbt and training are the slow part); read it, never change it.
+
+    Tests that change the warehouse take ``trained_copy`` instead.
+    """
+    folder = tmp_path_factory.mktemp("pipeline")
+    lambda_source = write_lambda_fixture(tmp_path_factory.mktemp("lambda_source") / "lambda")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DB_PATH_VARIABLE, str(folder / "benchmarks.duckdb"))
+        patch.setenv(ARTIFACTS_VARIABLE, str(folder / "artifacts"))
+        result = run_job([lambda_source, cpu_results(folder / "cpu.csv")])
+    return PipelineRun(folder, result)
+
+
+@pytest.fixture
+def trained_copy(pipeline_run: PipelineRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """A private copy of the shared run's warehouse and models, named by the environment for this test."""
+    folder = tmp_path / "trained"
+    shutil.copytree(pipeline_run.folder, folder)
+    monkeypatch.setenv(DB_PATH_VARIABLE, str(folder / "benchmarks.duckdb"))
+    monkeypatch.setenv(ARTIFACTS_VARIABLE, str(folder / "artifacts"))
+    return Warehouse(folder / "benchmarks.duckdb")

@@ -13,65 +13,12 @@ import pytest
 
 from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE
 from predictive_performance.warehouse import Warehouse
-from tests.conftest import CPU, write_lambda_fixture
+from tests.conftest import CPU, run_job
 
 REQUIRED_FEATURES = [
     "flops_per_item", "bytes_per_item", "arithmetic_intensity", "peak_tflops_at_precision",
     "roofline_throughput", "memory_gb", "memory_bandwidth_gbs", "parameters_million", "batch_size",
 ]
-
-
-def cpu_results(path: Path) -> Path:
-    """Forty plausible CPU rows: throughput grows with batch size, shrinks with model size, stays under the roofline."""
-    models = {"bert-base-uncased": 110.0, "distilbert-base-uncased": 66.0, "gpt2": 124.0, "t5-small": 60.0}
-    rows = [
-        dict(model_name=model, hardware_platform=platform, hardware_name=CPU, batch_size=batch, precision="fp32",
-             mode="inference", sequence_length=128, throughput=round(300.0 / size * batch ** 0.3 * speed, 3))
-        for (model, size), (platform, speed), batch in itertools.product(
-            models.items(), [("cpu", 1.0), ("onnxruntime", 1.4)], [1, 2, 4, 8, 16]
-        )
-    ]
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
-
-
-FAST_TRAINING = {"time_budget_s": 5.0, "n_trials": 3}
-
-
-def run_job(paths: list[Path]) -> dg.ExecuteInProcessResult:
-    from dagster_project.definitions import defs
-    from dagster_project.defs.training.assets import MODEL_ASSETS
-
-    ops = {"raw_tables": {"config": {"paths": [str(p) for p in paths], "include_default_data": False}}}
-    ops.update({asset.op.name: {"config": FAST_TRAINING} for asset in MODEL_ASSETS})
-    return defs.resolve_job_def("build_everything").execute_in_process(
-        run_config=dg.RunConfig(ops=ops),
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def built_warehouse(tmp_path_factory, lambda_dir_module) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
-    """One full pipeline run shared by the assertions below: dbt is the slow part."""
-    folder = tmp_path_factory.mktemp("pipeline")
-    previous = os.environ.get(DB_PATH_VARIABLE)
-    os.environ[DB_PATH_VARIABLE] = str(folder / "benchmarks.duckdb")
-    os.environ[ARTIFACTS_VARIABLE] = str(folder / "artifacts")
-    try:
-        result = run_job([lambda_dir_module, cpu_results(folder / "cpu.csv")])
-        yield Warehouse(folder / "benchmarks.duckdb"), result
-    finally:
-        os.environ.pop(ARTIFACTS_VARIABLE, None)
-        if previous is None:
-            os.environ.pop(DB_PATH_VARIABLE, None)
-        else:
-            os.environ[DB_PATH_VARIABLE] = previous
-
-
-@pytest.fixture(scope="module")
-def lambda_dir_module(tmp_path_factory) -> Path:
-    return write_lambda_fixture(tmp_path_factory.mktemp("lambda_source") / "lambda")
 
 
 def test_definitions_load_with_every_stage():
@@ -87,8 +34,8 @@ def test_definitions_load_with_every_stage():
     assert defs.resolve_schedule_def("daily_retraining").default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_job_materializes_every_asset_and_passes_every_gate(built_warehouse):
-    warehouse, result = built_warehouse
+def test_job_materializes_every_asset_and_passes_every_gate(pipeline_run):
+    warehouse, result = pipeline_run.warehouse, pipeline_run.result
     assert result.success
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert {
@@ -100,8 +47,8 @@ def test_job_materializes_every_asset_and_passes_every_gate(built_warehouse):
     assert checks["gx_raw_benchmarks"] and checks["gx_training_features"] and checks["gx_predictions"]
 
 
-def test_published_predictions_cover_the_grid_with_intervals(built_warehouse):
-    warehouse, _ = built_warehouse
+def test_published_predictions_cover_the_grid_with_intervals(pipeline_run):
+    warehouse = pipeline_run.warehouse
     matrix = warehouse.query("select * from predictions.prediction_matrix")
     grid = warehouse.query("select count(*) as n from marts.coverage_gaps")["n"].iloc[0]
     assert len(matrix) == grid
@@ -120,8 +67,8 @@ def test_published_predictions_cover_the_grid_with_intervals(built_warehouse):
     assert {"random_kfold", "leave_one_hardware_out", "leave_one_model_out"} <= splits
 
 
-def test_training_features_have_one_row_per_valid_measurement(built_warehouse):
-    warehouse, _ = built_warehouse
+def test_training_features_have_one_row_per_valid_measurement(pipeline_run):
+    warehouse = pipeline_run.warehouse
     features = warehouse.query("select * from marts.training_features")
     raw = warehouse.row_counts()["benchmark_results"]
     flagged = warehouse.query("select count(*) as n from marts.fct_benchmark_results where is_outlier")["n"].iloc[0]
@@ -131,8 +78,8 @@ def test_training_features_have_one_row_per_valid_measurement(built_warehouse):
     assert (features["roofline_throughput"] > 0).all()
 
 
-def test_blocking_gate_stops_dbt_and_keeps_the_last_good_tables(built_warehouse, tmp_path):
-    warehouse, _ = built_warehouse
+def test_blocking_gate_stops_dbt_and_keeps_the_last_good_tables(trained_copy):
+    warehouse = trained_copy
     before = warehouse.query("select count(*) as n from marts.training_features")["n"].iloc[0]
     # A tool writing straight into raw bypasses ingest validation: the GX gate must catch it.
     with duckdb.connect(str(warehouse.path)) as connection:
@@ -142,8 +89,6 @@ def test_blocking_gate_stops_dbt_and_keeps_the_last_good_tables(built_warehouse,
             " from range(1, 200) t(i)",
             [CPU],
         )
-    os.environ[DB_PATH_VARIABLE] = str(warehouse.path)
-
     result = run_job([])
 
     assert not result.success

@@ -1,23 +1,20 @@
 """Publishing reader-facing tables whole, and reading them while a writer may be at work.
 
-DuckDB lets one process write a file at a time and a reader cannot open the file while a writer
-holds it. So writers keep their connection short and replace every published table inside one
-transaction (a reader sees the old version or the new one, never a mix), and readers retry for a
-bounded time while the file is busy.
+DuckDB lets one process write a file at a time, a reader cannot open the file while a writer holds
+it, and a writer cannot open it while a reader does. So writers keep their connection short and
+replace every published table inside one transaction (a reader sees the old version or the new one,
+never a mix), and both sides wait for a bounded time while the file is busy (``Warehouse.connect``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
 
-from predictive_performance.warehouse import Warehouse, WarehouseError
-
-READ_RETRY_SECONDS = 30.0
+from predictive_performance.warehouse import Warehouse
 
 
 @contextmanager
@@ -52,15 +49,6 @@ def promote_tables(warehouse: Warehouse, targets: Mapping[str, str]) -> dict[str
         return {name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in targets}
 
 
-def read_published(warehouse: Warehouse, sql: str, parameters: list | None = None, wait_s: float = READ_RETRY_SECONDS) -> pd.DataFrame:
-    """Run a read-only query, waiting (up to ``wait_s``) while a writer holds the file."""
-    deadline = time.monotonic() + wait_s
-    delay = 0.05
-    while True:
-        try:
-            return warehouse.query(sql, parameters)
-        except WarehouseError as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
+def read_published(warehouse: Warehouse, sql: str, parameters: list | None = None) -> pd.DataFrame:
+    """Run a read-only query; the warehouse waits (up to its ``lock_wait_s``) while a writer holds the file."""
+    return warehouse.query(sql, parameters)

@@ -7,6 +7,7 @@ warehouse exactly as it was and any later run can be traced to the loads it used
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ import pandas as pd
 
 from predictive_performance.config import database_path
 from predictive_performance.schema import RAW_DDL, RESULT_COLUMNS
+
+LOCK_WAIT_SECONDS = 30.0  # how long to wait for another process to release the file
 
 
 class WarehouseError(RuntimeError):
@@ -46,10 +49,15 @@ def new_load_id() -> str:
 
 
 class Warehouse:
-    """One DuckDB file. Connections are short-lived: DuckDB allows a single writer process."""
+    """One DuckDB file. Connections are short-lived: DuckDB allows a single writer process.
 
-    def __init__(self, path: str | Path) -> None:
+    A process that holds the file read-write locks out every other process, and readers lock out
+    writers, so opening waits (with backoff, up to ``lock_wait_s``) while another process holds it.
+    """
+
+    def __init__(self, path: str | Path, lock_wait_s: float = LOCK_WAIT_SECONDS) -> None:
         self.path = Path(path).expanduser().resolve()
+        self.lock_wait_s = lock_wait_s
 
     @classmethod
     def from_env(cls) -> Warehouse:
@@ -64,12 +72,7 @@ class Warehouse:
         if read_only and not self.path.exists():
             raise WarehouseError(f"warehouse {self.path} does not exist yet: ingest benchmark results first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            connection = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as error:
-            raise WarehouseError(f"cannot open warehouse {self.path}: {error}") from error
-        except duckdb.Error as error:
-            raise WarehouseError(f"warehouse {self.path} is not a usable DuckDB file: {error}") from error
+        connection = self._open(read_only)
         try:
             if not read_only:
                 for statement in RAW_DDL:
@@ -77,6 +80,26 @@ class Warehouse:
             yield connection
         finally:
             connection.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Connect, waiting while another process holds a conflicting lock on the file."""
+        deadline = time.monotonic() + self.lock_wait_s
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {error}") from error
+                if time.monotonic() + delay > deadline:
+                    raise WarehouseError(
+                        f"cannot open warehouse {self.path}: another process holds it "
+                        f"(waited {self.lock_wait_s:g} s): {error}"
+                    ) from error
+            except duckdb.Error as error:
+                raise WarehouseError(f"warehouse {self.path} is not a usable DuckDB file: {error}") from error
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def ensure_schema(self) -> None:
         with self.connect():

@@ -40,8 +40,9 @@ def test_a_database_locked_by_another_process_fails_clearly_and_loses_nothing(wa
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(WarehouseError, match=r"cannot open warehouse .*benchmarks\.duckdb"):
-            ingest_path(canonical_csv(tmp_path, GOOD_ROWS[1:], "second.csv"), warehouse)
+        impatient = Warehouse(warehouse.path, lock_wait_s=0.5)
+        with pytest.raises(WarehouseError, match=r"cannot open warehouse .*benchmarks\.duckdb: another process holds it"):
+            ingest_path(canonical_csv(tmp_path, GOOD_ROWS[1:], "second.csv"), impatient)
     finally:
         holder.kill()
         holder.wait()

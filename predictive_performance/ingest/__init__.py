@@ -39,6 +39,7 @@ class IngestReport:
     rejects: list[Reject] = field(default_factory=list)
     load_id: str | None = None
     already_loaded_as: str | None = None  # set when the same content was ingested before
+    warnings: list[str] = field(default_factory=list)  # stored rows that training will not use yet
 
     @property
     def stored(self) -> bool:
@@ -56,6 +57,7 @@ class IngestReport:
         shown = [f"  {reject}" for reject in self.rejects[:MAX_REJECTS_SHOWN]]
         if len(self.rejects) > MAX_REJECTS_SHOWN:
             shown.append(f"  ... and {len(self.rejects) - MAX_REJECTS_SHOWN} more")
+        shown += [f"  warning: {warning}" for warning in self.warnings]
         return "\n".join([head, *shown])
 
 
@@ -177,6 +179,7 @@ def _store(
     if rows.empty and (failures is None or failures.empty):
         raise IngestError(f"{report.label}: no rows to store", report)
     rows["source_row"] = range(1, len(rows) + 1)
+    report.warnings = unknown_names(rows)
     report.load_id = warehouse.append_load(
         LoadRecord(
             source=report.source,
@@ -191,6 +194,32 @@ def _store(
         )
     )
     return report
+
+
+def unknown_names(rows: pd.DataFrame) -> list[str]:
+    """Models and devices the catalogs do not know, with the rows that name them.
+
+    Such rows are real measurements, so they are stored; dbt leaves them out of training
+    (``unknown model`` / ``unknown hardware``) until the catalog or its aliases name them.
+    """
+    from predictive_performance.names import NameResolver  # names imports the Lambda importer
+
+    resolver = NameResolver()
+    checks = (
+        ("model_name", "model", resolver.model, "model_architectures.csv (or model_aliases.csv)"),
+        ("hardware_name", "device", resolver.device, "hardware_devices.csv (or hardware_aliases.csv)"),
+    )
+    warnings = []
+    for column, kind, resolve, seed in checks:
+        unknown = rows[rows[column].map(resolve).isna()]
+        for name, group in unknown.groupby(column, sort=True):
+            first = group.iloc[0]
+            more = f" and {len(group) - 1} more row(s)" if len(group) > 1 else ""
+            warnings.append(
+                f"{first['source_file']} {first['source_location']}{more}, column {column}: unknown {kind} {name!r}; "
+                f"stored, but not used for training until dbt/seeds/{seed} has it"
+            )
+    return warnings
 
 
 def _located(accepted: pd.DataFrame, frame: pd.DataFrame, label: str) -> pd.DataFrame:

@@ -33,7 +33,7 @@ def read_canonical(path: Path) -> pd.DataFrame:
     except (ValueError, OSError, pd.errors.ParserError) as error:
         raise UnreadableFileError(f"{path}: cannot be read as {kind}: {error}") from error
     if frame.empty:
-        raise UnreadableFileError(f"{path}: the file has a header but no rows")
+        raise UnreadableFileError(f"{path}: the file has no data rows")
     frame.columns = [str(column).strip() for column in frame.columns]
     return frame.assign(source_row=range(1, len(frame) + 1))
 

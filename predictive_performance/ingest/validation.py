@@ -24,6 +24,7 @@ from predictive_performance.schema import (
 
 INTEGER_LIMIT = 2**31 - 1  # the warehouse stores counts as 32-bit INTEGER
 CELL_COLUMNS = frozenset({"throughput", "batch_size"})
+POSITIVE_SIZES = ("sequence_length", "image_size", "repeats")  # optional, but never zero or negative
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ def _clean_text(raw: pd.Series) -> pd.Series:
 def _parse_numbers(raw: pd.Series, name: str, integral: bool, refuse) -> pd.Series:
     present = _present_in_source(raw)
     numbers = pd.to_numeric(raw.astype("string").str.strip() if raw.dtype == object else raw, errors="coerce")
-    numbers = numbers.astype("float64")
+    # JSON true / false would otherwise pass as 1 / 0
+    numbers = numbers.astype("float64").mask(raw.map(lambda v: isinstance(v, bool | np.bool_)))
     refuse(present & numbers.isna(), name, "not a number: {value!r}")
     refuse(np.isinf(numbers), name, "not a finite number: {value!r}")
     if integral:
@@ -161,6 +163,9 @@ def _check_ranges(typed: pd.DataFrame, refuse) -> None:
     else:
         typed["num_devices"] = pd.array([1] * len(typed), dtype="Int64")
     typed["num_devices"] = typed["num_devices"].fillna(1)
+    for name in POSITIVE_SIZES:
+        if name in typed:
+            refuse(typed[name].fillna(1) <= 0, name, "must be a positive whole number, got {value!r}")
     for name in NON_NEGATIVE_MEASURES:
         if name in typed:
             refuse(typed[name] < 0, name, "negative value {value!r}")
@@ -184,4 +189,5 @@ def _cell(frame: pd.DataFrame, column: str, position: int) -> object:
     if column not in frame:
         return None
     value = frame[column].iloc[position]
+    value = value.item() if isinstance(value, np.generic) else value  # inf, not np.float64(inf)
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else value

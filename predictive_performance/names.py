@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -202,39 +204,46 @@ class NameResolver:
         frame["hardware_platform"] = frame["hardware_platform"].astype("object")
         frame["hardware_name"] = frame["hardware_name"].astype("object")
         # a device name given as the platform ("hardware_platform='NVIDIA A100...'") is a device
-        platform_is_device = frame["hardware_platform"].notna() & ~frame["hardware_platform"].map(is_platform)
+        platform_is_device = frame["hardware_platform"].notna() & ~map_distinct(frame["hardware_platform"], is_platform)
         move = platform_is_device & frame["hardware_name"].isna()
         frame.loc[move, "hardware_name"] = frame.loc[move, "hardware_platform"]
         frame.loc[move, "hardware_platform"] = None
         # and a platform given as the device ("hardware_name='cuda'") is a platform, unless a device
         # of the catalog is spelt that way
-        name_is_platform = frame["hardware_name"].map(
-            lambda v: v is not None and is_platform(v) and self.device(v) is None
+        name_is_platform = map_distinct(
+            frame["hardware_name"], lambda v: v is not None and is_platform(v) and self.device(v) is None
         )
         fill = name_is_platform & frame["hardware_platform"].isna()
         frame.loc[fill, "hardware_platform"] = frame.loc[fill, "hardware_name"]
         frame.loc[name_is_platform, "hardware_name"] = None
 
-        models = {raw: self.resolve_model(raw) for raw in frame["model_name"].dropna().unique()}
-        devices = {raw: self.resolve_hardware(raw) for raw in frame["hardware_name"].dropna().unique()}
         frame["model_name_raw"] = frame["model_name"]
         frame["hardware_name_raw"] = frame["hardware_name"]
-        frame["model_known"] = frame["model_name"].map(lambda v: v in models and models[v].known)
-        frame["hardware_known"] = frame["hardware_name"].map(lambda v: v in devices and devices[v].known)
-        frame["model_name"] = frame["model_name"].map(lambda v: models[v].name or v if v in models else v)
-        stated = frame["hardware_name"].map(lambda v: devices[v].num_devices if v in devices else None)
+        frame["model_known"] = map_distinct(frame["model_name"], lambda v: self.resolve_model(v).known)
+        frame["hardware_known"] = map_distinct(frame["hardware_name"], lambda v: self.resolve_hardware(v).known)
+        frame["model_name"] = map_distinct(frame["model_name"], lambda v: self.model(v) or v)
+        stated = map_distinct(frame["hardware_name"], lambda v: self.resolve_hardware(v).num_devices)
         frame["num_devices"] = pd.to_numeric(frame["num_devices"], errors="coerce").fillna(
             pd.to_numeric(stated, errors="coerce")
         )
-        frame["hardware_name"] = frame["hardware_name"].map(lambda v: devices[v].name or v if v in devices else v)
+        frame["hardware_name"] = map_distinct(frame["hardware_name"], lambda v: self.device(v) or v)
         for column, canonical in (
             ("precision", canonical_precision),
             ("mode", canonical_mode),
             ("hardware_platform", canonical_platform),
         ):
             if column in frame.columns:
-                frame[column] = frame[column].map(canonical).astype("object")
+                frame[column] = map_distinct(frame[column], canonical)
         return frame
+
+
+def map_distinct(values: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
+    """``values.map(function)`` with one call per distinct value: a million configurations name a few
+    hundred models and devices. Missing values reach ``function`` as None."""
+    codes, distinct = pd.factorize(values)
+    results = [function(value) for value in distinct] + [function(None)]
+    dtype = bool if all(isinstance(r, bool) for r in results) else object
+    return pd.Series(np.asarray(results, dtype=dtype)[codes], index=values.index)
 
 
 def _spellings(catalog: list[str], aliases: pd.DataFrame, target: str) -> dict[str, tuple[str, int]]:

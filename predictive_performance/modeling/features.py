@@ -157,16 +157,13 @@ class FeatureSpec:
             values = raw.setdefault(source, _numeric(frame, source))
             out[:, position] = _log(values) if transform == "log" else values
             position += 1
-        architecture = frame["architecture"].astype("object") if "architecture" in frame.columns else None
         raw["tf32_capable"] = (
-            architecture.isin(list(TF32_ARCHITECTURES)).to_numpy(dtype=np.float64)
-            if architecture is not None
+            (positions(frame["architecture"], sorted(TF32_ARCHITECTURES)) >= 0).astype(np.float64)
+            if "architecture" in frame.columns
             else np.zeros(n)
         )
         raw["is_fp32"] = (
-            (frame["precision"].astype("object") == "fp32").to_numpy(dtype=np.float64)
-            if "precision" in frame.columns
-            else np.zeros(n)
+            (positions(frame["precision"], ["fp32"]) >= 0).astype(np.float64) if "precision" in frame.columns else np.zeros(n)
         )
         for values in _derived(raw):
             out[:, position] = values
@@ -175,7 +172,7 @@ class FeatureSpec:
             if not vocabulary:
                 continue
             if column in frame.columns:
-                codes = pd.Categorical(frame[column].astype("object"), categories=vocabulary).codes
+                codes = positions(frame[column], vocabulary)
             else:
                 codes = np.full(n, -1, dtype=np.int8)
             block = out[:, position : position + len(vocabulary)]
@@ -184,6 +181,14 @@ class FeatureSpec:
             block[np.flatnonzero(known), codes[known]] = 1.0
             position += len(vocabulary)
         return out
+
+
+def positions(values: pd.Series, vocabulary: list) -> np.ndarray:
+    """Each value's position in ``vocabulary`` (-1 when absent or missing), hashing each distinct value once:
+    a million rows hold a few dozen distinct precisions, devices and models."""
+    codes, distinct = pd.factorize(values)
+    lookup = pd.Index(vocabulary, dtype=object).get_indexer(np.asarray(distinct, dtype=object))
+    return np.append(lookup, -1)[codes]
 
 
 def _derived(raw: dict[str, np.ndarray]) -> Iterable[np.ndarray]:
@@ -251,10 +256,10 @@ def workload_features(configs: pd.DataFrame, models: pd.DataFrame, hardware: pd.
             raise ValueError("each configuration needs hardware_name or hardware_platform")
         first = hardware.drop_duplicates("hardware_platform").set_index("hardware_platform")["hardware_name"]
         frame["hardware_name"] = frame["hardware_name"].fillna(frame["hardware_platform"].map(first))
-    missing_models = set(frame["model_name"].dropna()) - set(models["model_name"])
+    missing_models = set(frame["model_name"].dropna().unique()) - set(models["model_name"])
     if missing_models:
         raise UnknownEntityError("model", missing_models)
-    missing_hardware = set(frame["hardware_name"].dropna()) - set(hardware["hardware_name"])
+    missing_hardware = set(frame["hardware_name"].dropna().unique()) - set(hardware["hardware_name"])
     if missing_hardware or frame["hardware_name"].isna().any():
         raise UnknownEntityError("hardware", missing_hardware or {"<no device for platform>"})
 
@@ -288,7 +293,7 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
         )
     mode_factor = np.where(frame["mode"].astype("object").to_numpy() == "training", 3.0, 1.0)
     precision = frame["precision"].astype("object")
-    precision_bytes = precision.map(PRECISION_BYTES).to_numpy(dtype=np.float64, na_value=np.nan)
+    precision_bytes = np.append(list(PRECISION_BYTES.values()), np.nan)[positions(precision, list(PRECISION_BYTES))]
     fp32 = _numeric(frame, "peak_fp32_tflops")
     fp16 = _coalesce(_numeric(frame, "peak_fp16_tflops"), fp32)
     bf16 = _coalesce(_numeric(frame, "peak_bf16_tflops"), fp16)

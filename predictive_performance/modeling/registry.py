@@ -58,6 +58,18 @@ QUANTILE_FILES = {"lower": "quantile_lower.txt", "upper": "quantile_upper.txt"}
 NEIGHBOURS_FILE = "neighbours.npy"
 
 
+class ModelArtifactError(ValueError):
+    """A saved model version cannot be used (a file missing, corrupt or unreadable); names the file and version."""
+
+    def __init__(self, version: str, path: Path, problem: str) -> None:
+        super().__init__(
+            f"model version {version}: {path} {problem}; retrain (`perfpredict run`) or pin another version "
+            "(PerformancePredictor(versions=...))"
+        )
+        self.version = version
+        self.path = path
+
+
 def models_dir(artifacts: str | Path | None = None) -> Path:
     return Path(artifacts).expanduser().resolve() / "models" if artifacts else artifacts_dir() / "models"
 
@@ -218,8 +230,11 @@ class ModelVersion:
     def _load(self) -> MetricModel:
         m = self.manifest
         for name, digest in m["files"].items():
-            if _sha256(self.path / name) != digest:
-                raise ValueError(f"{self.path / name} does not match its manifest checksum")
+            file = self.path / name
+            if not file.is_file():
+                raise ModelArtifactError(self.version, file, "is missing")
+            if _sha256(file) != digest:
+                raise ModelArtifactError(self.version, file, "is corrupt (its checksum differs from the manifest's)")
         settings = MetricSettings(
             metric=m["metric"], formulation=m["target_formulation"], algorithm=m["algorithm"], members=m["members"],
             params=m["hyperparameters"], rounds=m["rounds"], candidates=m["candidates"],
@@ -245,9 +260,9 @@ class ModelVersion:
             n_jobs=m["config"].get("n_jobs", 2),
         )
 
-    def predict(self, frame: pd.DataFrame, components: bool = False) -> pd.DataFrame:
+    def predict(self, frame: pd.DataFrame, components: bool = False, matrix: np.ndarray | None = None) -> pd.DataFrame:
         """``<metric>_pred / _lower / _upper / _confidence`` and ``model_version``, one row per input row."""
-        out = self.model.predict(frame, components=components)
+        out = self.model.predict(frame, components=components, matrix=matrix)
         out["model_version"] = self.version
         return out
 
@@ -255,10 +270,20 @@ class ModelVersion:
 def load_version(version: str, artifacts: str | Path | None = None) -> ModelVersion:
     """A saved version by id; reads only its manifest."""
     path = models_dir(artifacts) / version
-    manifest_path = path / MANIFEST
-    if not manifest_path.exists():
+    if not (path / MANIFEST).exists():
         raise FileNotFoundError(f"no model version {version!r} under {models_dir(artifacts)}")
-    return ModelVersion(path, json.loads(manifest_path.read_text()))
+    return ModelVersion(path, _read_manifest(path))
+
+
+def _read_manifest(path: Path) -> dict:
+    """A version directory's manifest; a truncated or garbled one is named with its version."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ModelArtifactError(path.name, path / MANIFEST, f"cannot be read ({error})") from error
+    if not isinstance(manifest, dict) or not {"version", "metric", "files"} <= manifest.keys():
+        raise ModelArtifactError(path.name, path / MANIFEST, "is not a model manifest")
+    return manifest
 
 
 def list_versions(artifacts: str | Path | None = None, metric: str | None = None) -> list[dict]:
@@ -270,7 +295,7 @@ def list_versions(artifacts: str | Path | None = None, metric: str | None = None
     for path in root.iterdir():
         if path.name.startswith(".") or not (path / MANIFEST).exists():
             continue
-        manifest = json.loads((path / MANIFEST).read_text())
+        manifest = _read_manifest(path)
         if metric is None or manifest["metric"] == metric:
             manifests.append(manifest)
     return sorted(manifests, key=lambda m: (m["trained_at"], m["version"]))
@@ -307,8 +332,12 @@ def predict(
     if not versions:
         raise FileNotFoundError(f"no trained model versions under {models_dir(artifacts)}: train first")
     parts = []
+    layout, matrix = None, None  # metrics with the same feature layout share one model matrix
     for metric, version in versions.items():
-        predicted = version.predict(frame, components=components)
+        spec = version.model.spec
+        if spec.names != layout:
+            layout, matrix = spec.names, spec.matrix(frame)
+        predicted = version.predict(frame, components=components, matrix=matrix)
         parts.append(predicted.rename(columns={"model_version": f"{metric}_model_version"}))
     out = pd.concat(parts, axis=1)
     out["model_version"] = ",".join(v.version for v in versions.values())

@@ -555,10 +555,13 @@ class MetricModel:
     load_ids: dict[str, int]
     n_jobs: int = 2
 
-    def predict(self, frame: pd.DataFrame, components: bool = False) -> pd.DataFrame:
-        """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence`` for every row, in ``frame``'s order."""
+    def predict(self, frame: pd.DataFrame, components: bool = False, matrix: np.ndarray | None = None) -> pd.DataFrame:
+        """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence`` for every row, in ``frame``'s order.
+
+        ``matrix``: ``spec.matrix(frame)`` when the caller built it already (metrics sharing a layout).
+        """
         metric = self.metric
-        X = self.spec.matrix(frame)
+        X = self.spec.matrix(frame) if matrix is None else matrix
         shift = offset(frame, metric, self.settings.formulation)
         member = {a: predict_member(a, m, X, self.n_jobs) for a, m in self.models.items()}
         point = np.mean([member[a] for a in self.settings.members], axis=0)

@@ -49,6 +49,7 @@ import pandas as pd
 
 from predictive_performance.config import artifacts_dir
 from predictive_performance.ingest.lambda_csv import parse_system_name
+from predictive_performance.ingest.validation import INTEGER_LIMIT
 from predictive_performance.modeling import (
     METRICS,
     UnknownEntityError,
@@ -61,7 +62,14 @@ from predictive_performance.modeling import (
 )
 from predictive_performance.modeling.registry import models_dir
 from predictive_performance.modeling.training import offset
-from predictive_performance.names import NameResolver, canonical_platform, is_platform, name_key, unknown_categories
+from predictive_performance.names import (
+    NameResolver,
+    canonical_platform,
+    is_platform,
+    map_distinct,
+    name_key,
+    unknown_categories,
+)
 from predictive_performance.publish import read_published
 from predictive_performance.recommend import objective_for, rank_hardware
 from predictive_performance.warehouse import Warehouse
@@ -227,6 +235,8 @@ class PerformancePredictor:
         module notes) or a device name; ``hardware_name`` names the device directly.
         ``sequence_length`` / ``image_size`` default to the catalog's reference input size.
         """
+        if batch_size is None or (isinstance(batch_size, float) and np.isnan(batch_size)):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         config = {
             "model_name": model_name,
             "model_type": model_type,
@@ -319,22 +329,17 @@ class PerformancePredictor:
         out["model_measured"] = out["model_name"].map(self.models.set_index("model_name")["is_measured"])
         out["hardware_measured"] = out["hardware_measured"].fillna(False).astype(bool)
         out["model_measured"] = out["model_measured"].fillna(False).astype(bool)
-        notes = frame["notes"].reset_index(drop=True).map(list)
-        for position in np.flatnonzero(~out["hardware_measured"].to_numpy()):
-            notes[position].append(
-                f"{out.at[position, 'hardware_name']} has no measurements: predicted from its catalog specs"
-            )
-        for position in np.flatnonzero(~out["model_measured"].to_numpy()):
-            notes[position].append(
-                f"{out.at[position, 'model_name']} has no measurements: predicted from its catalog facts"
-            )
+        notes = [frame["notes"].reset_index(drop=True).map(NOTE_SEPARATOR.join).to_numpy(dtype=object)]
+        for kind, what in (("hardware", "specs"), ("model", "facts")):
+            said = map_distinct(out[f"{kind}_name"], lambda name, what=what: f"{name} has no measurements: "
+                                f"predicted from its catalog {what}")
+            notes.append(np.where(out[f"{kind}_measured"].to_numpy(), "", said.to_numpy(dtype=object)))
         untrained = [m for m in METRICS if m not in self.versions]
         if untrained:
-            missing = ", ".join(untrained)
-            for position in range(len(out)):
-                notes[position].append(f"no trained model for {missing} (no measurements yet)")
+            missing = f"no trained model for {', '.join(untrained)} (no measurements yet)"
+            notes.append(np.full(len(out), missing, dtype=object))
         out["fallback"] = frame["fallback"].reset_index(drop=True).to_numpy()
-        out["notes"] = notes.map(NOTE_SEPARATOR.join)
+        out["notes"] = _joined(notes)
         return out, features
 
     def resolve(self, configs: Sequence[dict] | pd.DataFrame, fallback_to_similar: bool | None = None) -> pd.DataFrame:
@@ -350,14 +355,18 @@ class PerformancePredictor:
             raise ValueError("each configuration needs a model_name")
         if "hardware_name" not in frame.columns and "hardware_platform" not in frame.columns:
             raise ValueError("each configuration needs hardware_name or hardware_platform")
+        frame = frame.reset_index(drop=True)
+        problems = _parse_counts(frame, range(1, len(frame) + 1), "configuration")
+        unnamed = np.flatnonzero(frame["model_name"].map(_blank).to_numpy())
+        problems += [f"configuration {position + 1}, column model_name: empty" for position in unnamed]
+        if problems:
+            raise _input_error("", problems)
         for column, default in DEFAULTS.items():
             frame[column] = frame[column].where(frame[column].notna(), default) if column in frame else default
         if "model_type" not in frame.columns:
             frame["model_type"] = None
-        frame = self.names.normalise(frame.reset_index(drop=True))
-        frame["batch_size"] = pd.to_numeric(frame["batch_size"], errors="raise").astype("int64")
-        if (frame["batch_size"] < 1).any():
-            raise ValueError("batch_size must be a positive integer")
+        frame = self.names.normalise(frame)
+        frame["batch_size"] = frame["batch_size"].astype("int64")
         bad = unknown_categories(frame)
         if bad:
             raise ValueError("; ".join(f"unknown {column}: {', '.join(values)}" for column, values in bad.items()))
@@ -366,7 +375,7 @@ class PerformancePredictor:
         self._fill_platform_devices(frame)
         self._resolve_unknown(frame, fallback)
         catalog_type = frame["model_name"].map(self.models.set_index("model_name")["model_type"])
-        given_type = frame["model_type"].map(lambda v: None if pd.isna(v) else str(v).strip().lower())
+        given_type = map_distinct(frame["model_type"], lambda v: None if pd.isna(v) else str(v).strip().lower())
         for position in np.flatnonzero((given_type.notna() & (given_type != catalog_type)).to_numpy()):
             frame.at[position, "notes"].append(
                 f"model_type {given_type[position]!r} given, but the catalog says {frame.at[position, 'model_name']} "
@@ -393,25 +402,29 @@ class PerformancePredictor:
         return out
 
     def _fill_platform_devices(self, frame: pd.DataFrame) -> None:
-        missing = frame["hardware_name"].isna()
-        for position in np.flatnonzero(missing.to_numpy()):
-            platform = frame.at[position, "hardware_platform"]
+        missing = np.flatnonzero(frame["hardware_name"].isna().to_numpy())
+        platforms = frame["hardware_platform"].to_numpy()[missing]
+        unusable = pd.isna(platforms) | ~np.isin(platforms.astype(str), list(self._platform_devices))
+        if unusable.any():
+            position, platform = missing[unusable][0], platforms[unusable][0]
             if pd.isna(platform):
                 raise ValueError(f"configuration {position + 1} has neither hardware_name nor hardware_platform")
-            if platform not in self._platform_devices:
-                raise UnknownNameError(
-                    "hardware",
-                    [platform],
-                    message=f"no catalog device runs platform {platform!r}: pass hardware_name, or add a {platform} "
-                    "device to dbt/seeds/hardware_devices.csv",
-                )
-            device, why = self._platform_devices[platform]
-            frame.at[position, "hardware_name"] = device
-            frame.at[position, "hardware_known"] = True
-            frame.at[position, "notes"].append(
-                f"only the platform {platform!r} was given: predicted for {device}, {why} "
-                "(pass hardware_name for another device)"
+            raise UnknownNameError(
+                "hardware",
+                [platform],
+                message=f"no catalog device runs platform {platform!r}: pass hardware_name, or add a {platform} "
+                "device to dbt/seeds/hardware_devices.csv",
             )
+        said = {
+            platform: f"only the platform {platform!r} was given: predicted for {device}, {why} "
+            "(pass hardware_name for another device)"
+            for platform, (device, why) in self._platform_devices.items()
+        }
+        frame.loc[missing, "hardware_name"] = [self._platform_devices[p][0] for p in platforms]
+        frame.loc[missing, "hardware_known"] = True
+        notes = frame["notes"].to_numpy()  # the row's own lists: appending here changes the frame's notes
+        for position, platform in zip(missing, platforms, strict=True):
+            notes[position].append(said[platform])
 
     def _resolve_unknown(self, frame: pd.DataFrame, fallback: bool) -> None:
         """Replace unknown names by the closest catalog entry (``fallback``), or raise naming all of them."""
@@ -744,6 +757,14 @@ def _artifacts_root(model_path: str | Path | None) -> Path:
     return path
 
 
+def _joined(notes: list[np.ndarray]) -> np.ndarray:
+    """Row-wise ``NOTE_SEPARATOR.join`` of the non-empty notes of each array, without a Python loop over rows."""
+    joined = notes[0]
+    for more in notes[1:]:
+        joined = joined + np.where((joined != "") & (more != ""), NOTE_SEPARATOR, "").astype(object) + more
+    return joined
+
+
 def _plain(value: Any) -> Any:
     """Plain Python values for result dicts: floats, ints, None for missing."""
     if value is None:
@@ -783,23 +804,49 @@ def read_configurations(path: str | Path, require_settings: bool = True) -> pd.D
         missing.append("hardware_name or hardware_platform")
     if missing:
         raise ValueError(f"{path}: missing column(s): {', '.join(missing)}")
-    problems = []
-    for column in NUMERIC_INPUT:
-        if column not in frame.columns:
-            continue
-        text = frame[column]
-        numbers = pd.to_numeric(text, errors="coerce")
-        bad = text.notna() & (numbers.isna() | (numbers != numbers.round()) | (numbers <= 0))
-        problems += [
-            f"row {row}, column {column}: not a positive integer {value!r}"
-            for row, value in zip(frame.loc[bad, "input_row"], text[bad], strict=True)
-        ]
-        frame[column] = numbers.astype("Int64").astype(object).where(numbers.notna(), None)
+    problems = _parse_counts(frame, frame["input_row"], "row")
     for column in needed:
         empty = frame[column].isna()
         problems += [f"row {row}, column {column}: empty" for row in frame.loc[empty, "input_row"]]
     if problems:
-        raise ValueError(
-            f"{path}: " + "; ".join(problems[:20]) + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else "")
-        )
+        raise _input_error(f"{path}: ", problems)
     return frame
+
+
+def _blank(value: Any) -> bool:
+    """An empty cell: None, NaN or blank text."""
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and not value.strip()
+    )
+
+
+def _parse_counts(frame: pd.DataFrame, rows: Iterable, label: str) -> list[str]:
+    """Parse ``NUMERIC_INPUT`` columns in place as positive integers (None where empty).
+
+    Returns one problem per bad cell, naming the row (``label`` and number) and the column:
+    text, booleans, fractions, infinities, zero, negatives and counts beyond 32 bits are refused.
+    """
+    rows = list(rows)
+    problems = []
+    for column in NUMERIC_INPUT:
+        if column not in frame.columns:
+            continue
+        given = frame[column].astype(object).map(lambda v: None if _blank(v) else v)
+        numbers = pd.to_numeric(
+            given.map(lambda v: np.nan if v is None or isinstance(v, bool | np.bool_) else v), errors="coerce"
+        ).astype(float)
+        whole = np.isfinite(numbers) & (numbers % 1 == 0) & (numbers > 0)
+        fits = whole & (numbers <= INTEGER_LIMIT)
+        for position in np.flatnonzero((given.notna() & ~fits).to_numpy()):
+            value = given.iloc[position]
+            value = value.item() if isinstance(value, np.generic) else value  # 2.5, not np.float64(2.5)
+            too_big = whole.iloc[position]
+            reason = f"{value!r} exceeds {INTEGER_LIMIT}" if too_big else f"not a positive integer {value!r}"
+            problems.append(f"{label} {rows[position]}, column {column}: {reason}")
+        frame[column] = numbers.where(fits).astype("Int64").astype(object).where(fits, None)
+    return problems
+
+
+def _input_error(prefix: str, problems: list[str], shown: int = 20) -> ValueError:
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return ValueError(prefix + "; ".join(problems[:shown]) + more)

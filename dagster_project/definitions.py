@@ -10,6 +10,7 @@ from dagster_project.defs.ingest.checks import raw_benchmarks_suite
 from dagster_project.defs.jobs import build_everything
 from dagster_project.defs.predictions.assets import published_predictions, staged_prediction_matrix
 from dagster_project.defs.predictions.checks import predictions_suite
+from dagster_project.defs.reports.assets import comparison_report
 from dagster_project.defs.resources import build_resources
 from dagster_project.defs.training.assets import MODEL_ASSETS, ml_tables
 from dagster_project.defs.transform.assets import perfpredict_dbt_models
@@ -17,7 +18,7 @@ from dagster_project.defs.transform.checks import training_features_suite
 
 defs = dg.Definitions(
     assets=[raw_tables, perfpredict_dbt_models, *MODEL_ASSETS, ml_tables, staged_prediction_matrix, published_predictions,
-            active_learning_tables],
+            active_learning_tables, comparison_report],
     asset_checks=[raw_benchmarks_suite, training_features_suite, predictions_suite],
     jobs=[build_everything],
     sensors=[new_benchmark_loads],

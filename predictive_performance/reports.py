@@ -18,6 +18,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+
+if TYPE_CHECKING:
+    from predictive_performance.report_data import ReportData
 
 UNITS = {"throughput": "items/s", "latency_ms": "ms per batch", "memory_mb": "MB (peak)", "power_w": "W (average)"}
 LOW_CONFIDENCE_HATCH = "///"
@@ -228,7 +232,8 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 th { background: #f4f4f4; } tr.low td { color: #777; background: repeating-linear-gradient(45deg, #fff, #fff 4px,
 #f3f3f3 4px, #f3f3f3 8px); }
-.note { color: #555; font-size: 0.9em; } img { max-width: 100%; }
+.note { color: #555; font-size: 0.9em; } img { max-width: 100%; display: block; margin: 0.8em 0; }
+nav { margin: 1em 0; } details { margin: 0 0 1.5em; } summary { cursor: pointer; color: #335; }
 """
 
 
@@ -242,7 +247,8 @@ def _html_table(table: pd.DataFrame, low: pd.Series | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _markdown_table(table: pd.DataFrame) -> str:
+def markdown_table(table: pd.DataFrame) -> str:
+    """A GitHub-style markdown table (what Dagster's metadata view renders)."""
     head = "| " + " | ".join(map(str, table.columns)) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
     body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in table.itertuples(index=False)]
@@ -304,31 +310,273 @@ def _document(predictions, metrics, fmt, threshold, versions, notes, title) -> s
                 "",
                 "Best device per model:",
                 "",
-                _markdown_table(best_per_model(predictions, metric)),
+                markdown_table(best_per_model(predictions, metric)),
                 "",
-                _markdown_table(comparison_table(predictions, metric, threshold)),
+                markdown_table(comparison_table(predictions, metric, threshold)),
                 "",
             ]
         parts += ["## Model versions", ""] + [f"- {line}" for line in version_lines]
         return "\n".join(parts) + "\n"
-    body = [f"<h1>{html.escape(title)}</h1>", f"<p class='note'>{html.escape(intro)}</p>"]
+    body = [f"<p class='note'>{html.escape(intro)}</p>"]
     if notes:
         body.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     for metric in metrics:
-        chart = base64.b64encode(_png(comparison_chart(predictions, metric, threshold))).decode("ascii")
         table = comparison_table(predictions, metric, threshold)
         body += [
             f"<h2>{html.escape(metric)} ({html.escape(UNITS.get(metric, ''))})</h2>",
-            f'<img alt="{html.escape(metric)} by hardware and model" src="data:image/png;base64,{chart}">',
+            _img(comparison_chart(predictions, metric, threshold), f"{metric} by hardware and model"),
             "<h3>Best device per model</h3>",
             _html_table(best_per_model(predictions, metric)),
             "<h3>All predictions</h3>",
             _html_table(table.drop(columns="low confidence"), table["low confidence"]),
         ]
     body.append("<h2>Model versions</h2><ul>" + "".join(f"<li>{html.escape(v)}</li>" for v in version_lines) + "</ul>")
-    meta = html.escape(json.dumps({"metrics": metrics, "model_versions": versions}))
+    return _html_page(title, body, {"metrics": metrics, "model_versions": versions})
+
+
+def _img(figure: Figure, alt: str) -> str:
+    """The figure as an inline PNG: the page stays one file that opens offline."""
+    data = base64.b64encode(_png(figure)).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _html_page(title: str, body: Sequence[str], meta: dict) -> str:
+    content = html.escape(json.dumps(meta, default=str))
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><meta name='perfpredict' content=\"{meta}\">"
-        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+        f"<title>{html.escape(title)}</title><meta name='perfpredict' content=\"{content}\">"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>\n"
     )
+
+
+# --- pipeline report ---------------------------------------------------------------------------------
+
+PIPELINE_SECTIONS = ("Prediction matrix", "Held-out evaluation", "Coverage", "Active-learning queue", "Model versions")
+EVALUATION_FIGURES = {
+    "n_rows": "rows",
+    "mape": "MAPE",
+    "median_ape": "median APE",
+    "within_10": "within ±10 %",
+    "within_25": "within ±25 %",
+    "r2_log": "R² (log)",
+    "spearman": "Spearman",
+    "coverage": "80 % interval coverage",
+}
+QUEUE_COLUMNS = ["rank", "model_name", "hardware_name", "batch_size", "precision", "mode", "uncertainty", "diversity",
+                 "expected_model_change", "expected_information_gain"]
+BATCH_COLUMNS = ["selection_order", "model_name", "hardware_name", "batch_size", "precision", "mode",
+                 "expected_information_gain", "adjusted_gain"]
+
+
+def _percent(value: float) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.1%}"
+
+
+def _display(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The columns present, floats rounded for reading; spaced names, so headers wrap instead of widening the page."""
+    shown = frame[[c for c in columns if c in frame.columns]].copy()
+    for column in shown.select_dtypes("float").columns:
+        shown[column] = shown[column].map(_format)
+    return shown.rename(columns=lambda c: c.replace("_", " "))
+
+
+def predicted_metrics(rows: pd.DataFrame) -> list[str]:
+    """The metrics with at least one prediction in ``prediction_matrix`` rows (those with a trained model)."""
+    return [m for m in UNITS if f"{m}_pred" in rows.columns and rows[f"{m}_pred"].notna().any()]
+
+
+def setting_label(rows: pd.DataFrame) -> str:
+    """``model, precision mode`` of ``prediction_matrix`` rows of one setting (item access: ``mode`` is a method)."""
+    first = rows.iloc[0]
+    return f"{first['model_name']}, {first['precision']} {first['mode']}"
+
+
+def heatmap_frame(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """``prediction_matrix`` rows of one setting as ``heatmap_figure`` input; measured devices say so."""
+    measured = rows.get("hardware_measured", pd.Series(False, index=rows.index)).fillna(False).astype(bool)
+    return pd.DataFrame(
+        {
+            "hardware": rows["hardware_name"].where(~measured, rows["hardware_name"] + " (measured)"),
+            "batch_size": rows["batch_size"],
+            "value": rows[f"{metric}_pred"],
+            "confidence": rows[f"{metric}_confidence"],
+            "metric": metric,
+            "model_name": rows["model_name"],
+            "precision": rows["precision"],
+            "mode": rows["mode"],
+        }
+    )
+
+
+def matrix_markdown(rows: pd.DataFrame, metric: str) -> str:
+    """Hardware x batch size of one setting as a markdown table, each cell ``value (confidence)``."""
+    frame = heatmap_frame(rows, metric)
+    frame["cell"] = [
+        f"{_format(v)} ({c:.2f})" if np.isfinite(c) else _format(v)
+        for v, c in zip(frame["value"], frame["confidence"], strict=True)
+    ]
+    table = frame.pivot_table(index="hardware", columns="batch_size", values="cell", aggfunc="first", sort=False)
+    table.columns = [f"batch {c}" for c in table.columns]
+    return markdown_table(table.reset_index())
+
+
+def evaluation_summary(evaluation: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric and split: the model's held-out figures over all rows, next to the baseline's MAPE."""
+    columns = ["metric", "split", *EVALUATION_FIGURES.values(), "baseline MAPE"]
+    if evaluation.empty:
+        return pd.DataFrame(columns=columns)
+    overall = evaluation[evaluation["stratum"] == "all"]
+    model = overall[overall["method"] == "model"].set_index(["metric", "split"])
+    baseline = overall[overall["method"] == "baseline"].set_index(["metric", "split"])["mape"]
+    table = pd.DataFrame(index=model.index)
+    for column, label in EVALUATION_FIGURES.items():
+        values = model[column].astype(float)
+        if column == "n_rows":
+            table[label] = values.fillna(0).astype(int)
+        elif column in ("r2_log", "spearman"):
+            table[label] = values.map(lambda v: f"{v:.3f}" if np.isfinite(v) else "–")
+        else:
+            table[label] = values.map(_percent)
+    table["baseline MAPE"] = baseline.reindex(model.index).astype(float).map(_percent)
+    return table.reset_index()[columns]
+
+
+def coverage_summary(coverage: pd.DataFrame) -> pd.DataFrame:
+    """Per hardware platform: devices and model x device cells with any measurement, and configurations tested."""
+    cells = coverage.assign(measured=coverage["tested"] > 0)
+    devices = cells.groupby(["hardware_platform", "hardware_name"])["measured"].any()
+    per_platform = cells.groupby("hardware_platform").agg(
+        cells=("measured", "size"), measured_cells=("measured", "sum"), tested=("tested", "sum"),
+        configurations=("configurations", "sum"),
+    )
+    per_platform["devices"] = devices.groupby(level=0).size()
+    per_platform["measured devices"] = devices.groupby(level=0).sum()
+    per_platform["model x device cells measured"] = [
+        f"{m:,} of {n:,}" for m, n in zip(per_platform["measured_cells"], per_platform["cells"], strict=True)
+    ]
+    per_platform["configurations tested"] = [
+        f"{t:,} of {n:,} ({t / n:.2%})" for t, n in zip(per_platform["tested"], per_platform["configurations"], strict=True)
+    ]
+    columns = ["devices", "measured devices", "model x device cells measured", "configurations tested"]
+    return per_platform[columns].reset_index().rename(columns={"hardware_platform": "platform"})
+
+
+def coverage_figure(coverage: pd.DataFrame) -> Figure:
+    """Models (rows) x devices (columns, grouped by platform): measured configurations; grey cells were never measured."""
+    devices = coverage.drop_duplicates("hardware_name").sort_values(["hardware_platform", "hardware_name"])
+    grid = coverage.pivot_table(index="model_name", columns="hardware_name", values="tested", aggfunc="sum", fill_value=0)
+    data = grid.reindex(columns=devices["hardware_name"], fill_value=0).to_numpy(dtype=float)
+    figure = Figure(figsize=(max(6.0, 0.15 * data.shape[1] + 3), max(3.0, 0.19 * data.shape[0] + 3.2)))
+    axes = figure.add_subplot()
+    axes.set_facecolor("#e6e6e6")
+    image = axes.imshow(
+        np.ma.masked_less_equal(data, 0), cmap="viridis", norm=LogNorm(vmin=1, vmax=max(2.0, data.max())),
+        aspect="auto", interpolation="nearest",
+    )
+    figure.colorbar(image, ax=axes, fraction=0.025, pad=0.01).set_label("measured configurations")
+    axes.set_xticks(range(data.shape[1]), devices["hardware_name"], rotation=90, fontsize=5.5)
+    axes.set_yticks(range(data.shape[0]), grid.index, fontsize=6.5)
+    platforms = devices["hardware_platform"].to_numpy()
+    starts = [0, *[i for i in range(1, len(platforms)) if platforms[i] != platforms[i - 1]]]
+    for start, end in zip(starts, [*starts[1:], len(platforms)], strict=True):
+        if start:
+            axes.axvline(start - 0.5, color="white", lw=1.5)
+        axes.text((start + end - 1) / 2, -0.8, platforms[start], ha="center", va="bottom", fontsize=8)
+    axes.set_title("Measured configurations per model and device (grey: never measured)", pad=24, fontsize=10)
+    return figure
+
+
+def _matrix_section(focus: Sequence[pd.DataFrame], threshold: float) -> list[str]:
+    if not focus:
+        return ["<p class='note'>No prediction matrix published yet.</p>"]
+    parts = [
+        "<p class='note'>The most measured model settings, on the devices measured for them and the fastest "
+        "predicted ones. Each cell: the prediction and its confidence; the tables under each chart give the 80 % "
+        "intervals.</p>"
+    ]
+    for rows in focus:
+        setting = setting_label(rows)
+        parts.append(f"<h3>{html.escape(setting)}</h3>")
+        for metric in predicted_metrics(rows):
+            table = comparison_table(rows, metric, threshold).drop(columns=["model", "precision", "mode"])
+            parts += [
+                _img(heatmap_figure(heatmap_frame(rows, metric), threshold), f"{setting}: {metric} heatmap"),
+                f"<details><summary>{html.escape(metric)}: 80 % intervals</summary>",
+                _html_table(table.drop(columns="low confidence"), table["low confidence"]),
+                "</details>",
+            ]
+    return parts
+
+
+def _evaluation_section(evaluation: pd.DataFrame) -> list[str]:
+    if evaluation.empty:
+        return ["<p class='note'>No model evaluated yet.</p>"]
+    return [
+        "<p class='note'>Held-out figures of the newest version of each metric over all rows. Judge by the grouped "
+        "splits (one hardware or one model left out); random k-fold is the optimistic one. The baseline is the "
+        "roofline-scaled nearest neighbour.</p>",
+        _html_table(evaluation_summary(evaluation)),
+    ]
+
+
+def _coverage_section(coverage: pd.DataFrame) -> list[str]:
+    if coverage.empty:
+        return ["<p class='note'>No coverage table yet (marts.coverage_gaps).</p>"]
+    return [_html_table(coverage_summary(coverage)), _img(coverage_figure(coverage), "measured model x device cells")]
+
+
+def _queue_section(queue: pd.DataFrame, batch: pd.DataFrame) -> list[str]:
+    if queue.empty:
+        return ["<p class='note'>No active-learning queue published yet.</p>"]
+    parts = [
+        "<p class='note'>Untested configurations ranked by expected information gain (uncertainty, diversity and "
+        "expected model change combined).</p>",
+        _html_table(_display(queue, QUEUE_COLUMNS)),
+    ]
+    if len(batch):
+        parts += [f"<h3>Suggested test batch {html.escape(str(batch['batch_id'].iloc[0]))}</h3>",
+                  _html_table(_display(batch, BATCH_COLUMNS))]
+    return parts
+
+
+def _versions_section(versions: pd.DataFrame) -> list[str]:
+    if versions.empty:
+        return ["<p class='note'>No model trained yet.</p>"]
+    shown = versions.copy()
+    shown["trained_at"] = pd.to_datetime(shown["trained_at"]).dt.strftime("%Y-%m-%d %H:%M")
+    return [_html_table(shown.rename(columns={"n_rows": "training rows"}))]
+
+
+def pipeline_report(data: ReportData, output_path: str | Path, confidence_threshold: float = 0.5) -> Path:
+    """Write the pipeline's report: one HTML file with inline CSS and PNGs, no scripts, no external links.
+
+    ``data`` comes from ``report_data.load_report_data``; a table not published yet shows as a note.
+    """
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    totals = "; ".join(f"{name}: {count:,}" for name, count in data.totals.items())
+    anchors = {title: title.lower().replace(" ", "-") for title in PIPELINE_SECTIONS}
+    sections = [
+        _matrix_section(data.focus, confidence_threshold),
+        _evaluation_section(data.evaluation),
+        _coverage_section(data.coverage),
+        _queue_section(data.queue, data.test_batch),
+        _versions_section(data.versions),
+    ]
+    body = [
+        f"<p class='note'>Generated {created}. {html.escape(totals)}. Confidence is the estimated probability that "
+        f"a measurement lies within ±25 % of the prediction; cells and rows under {confidence_threshold:.2f} are "
+        "marked low confidence.</p>",
+        "<nav>" + " · ".join(f"<a href='#{a}'>{html.escape(t)}</a>" for t, a in anchors.items()) + "</nav>",
+    ]
+    for (title, anchor), parts in zip(anchors.items(), sections, strict=True):
+        body += [f"<section id='{anchor}'><h2>{html.escape(title)}</h2>", *parts, "</section>"]
+    versions = dict(zip(data.versions.get("metric", []), data.versions.get("model_version", []), strict=True))
+    page = _html_page(
+        "perfpredict: predictions, accuracy and what to measure next",
+        body,
+        {"sections": PIPELINE_SECTIONS, "model_versions": versions, "totals": data.totals},
+    )
+    path = Path(output_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path

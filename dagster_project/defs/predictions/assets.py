@@ -8,6 +8,9 @@ from predictive_performance.config import artifacts_dir
 from predictive_performance.prediction_matrix import build_prediction_matrix
 from predictive_performance.publish import promote_tables, publish_tables
 from predictive_performance.recommend import hardware_recommendations
+from predictive_performance.report_data import focus_predictions
+from predictive_performance.reports import matrix_markdown, predicted_metrics, setting_label
+from predictive_performance.warehouse import Warehouse
 
 STAGED_MATRIX_KEY = dg.AssetKey(["predictions_staging", "prediction_matrix"])
 PUBLISHED = {
@@ -47,6 +50,21 @@ def staged_prediction_matrix(warehouse: WarehouseResource) -> dg.MaterializeResu
 )
 def published_predictions(warehouse: WarehouseResource):
     """Swap the staged tables in, in one transaction: readers see the old version or the new one."""
-    counts = promote_tables(warehouse.get(), {f"predictions.{t}": f"predictions_staging.{t}" for t in PUBLISHED})
+    store = warehouse.get()
+    counts = promote_tables(store, {f"predictions.{t}": f"predictions_staging.{t}" for t in PUBLISHED})
     for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=name.split("."), metadata={"dagster/row_count": rows})
+        metadata = {"dagster/row_count": rows}
+        if name == "predictions.prediction_matrix":
+            metadata.update(heatmap_metadata(store))
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata=metadata)
+
+
+def heatmap_metadata(store: Warehouse) -> dict[str, dg.MetadataValue]:
+    """The most measured model setting, hardware x batch size per metric: what the report's heatmaps show."""
+    focus = focus_predictions(store, configurations=1)
+    if not focus:
+        return {}
+    [rows] = focus
+    setting = f"**{setting_label(rows)}**: prediction (confidence)"
+    return {f"{metric}_heatmap": dg.MetadataValue.md(f"{setting}\n\n{matrix_markdown(rows, metric)}")
+            for metric in predicted_metrics(rows)}

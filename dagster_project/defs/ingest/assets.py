@@ -1,10 +1,11 @@
 """The raw tables: new files and the default data land here, append-only, one load id per ingest."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.defs.resources import WarehouseResource
+from dagster_project.defs.resources import WarehouseResource, env_default
 from predictive_performance.default_data import ingest_default_data
 from predictive_performance.ingest import ingest_path
 
@@ -17,9 +18,15 @@ RAW_TABLES = {
 }
 
 
+INPUT_PATHS_VARIABLE = "PERFPREDICT_INPUT_PATHS"  # files or folders, separated like PATH
+DEFAULT_DATA_VARIABLE = "PERFPREDICT_INCLUDE_DEFAULT_DATA"
+
+
 class IngestConfig(dg.Config):
-    paths: list[str] = []
-    include_default_data: bool = True
+    """What a run ingests first; without run config (the UI, `dagster dev`) the environment says."""
+
+    paths: list[str] = [path for path in os.environ.get(INPUT_PATHS_VARIABLE, "").split(os.pathsep) if path]
+    include_default_data: bool = env_default(DEFAULT_DATA_VARIABLE, True)
 
 
 @dg.multi_asset(

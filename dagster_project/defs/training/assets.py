@@ -2,17 +2,25 @@
 
 import dagster as dg
 
-from dagster_project.defs.resources import WarehouseResource
+from dagster_project.defs.resources import WarehouseResource, env_default
 from dagster_project.defs.transform.checks import TRAINING_FEATURES_KEY
 from predictive_performance.config import artifacts_dir
-from predictive_performance.modeling import TrainingConfig, load_training_frame, load_version, publish_saved_versions, train_and_register, trainable_metrics
+from predictive_performance.modeling import TrainingConfig, evaluation_table, load_training_frame, load_version, publish_saved_versions, train_and_register, trainable_metrics
+from predictive_performance.modeling.registry import evaluation_rows
+from predictive_performance.reports import evaluation_summary, markdown_table
 
 ALGORITHM_KINDS = {"python", "xgboost", "lightgbm", "catboost"}
 
 
+TIME_BUDGET_VARIABLE = "PERFPREDICT_TIME_BUDGET_S"
+TRIALS_VARIABLE = "PERFPREDICT_TRIALS"
+
+
 class TrainingRunConfig(dg.Config):
-    time_budget_s: float = 120.0
-    n_trials: int = 30
+    """Tuning budget per metric; without run config (the UI, the sensor, the schedule) the environment says."""
+
+    time_budget_s: float = env_default(TIME_BUDGET_VARIABLE, TrainingConfig.time_budget_s)
+    n_trials: int = env_default(TRIALS_VARIABLE, TrainingConfig.n_trials)
 
 
 def train_metric_version(context: dg.AssetExecutionContext, metric: str, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
@@ -32,17 +40,9 @@ def train_metric_version(context: dg.AssetExecutionContext, metric: str, config:
             "algorithm": manifest["algorithm"],
             "target_formulation": manifest["target_formulation"],
             "training_rows": manifest["data_snapshot"]["rows"],
-            "held_out_figures": dg.MetadataValue.md(evaluation_markdown(manifest["evaluation"])),
+            "held_out_figures": dg.MetadataValue.md(markdown_table(evaluation_summary(evaluation_rows([version], {})))),
         },
     )
-
-
-def evaluation_markdown(summary: dict) -> str:
-    figures = ("n_rows", "mape", "median_ape", "within_25", "coverage")
-    lines = ["| split / method | " + " | ".join(figures) + " |", "|---" * (len(figures) + 1) + "|"]
-    for name, values in (summary or {}).items():
-        lines.append(f"| {name} | " + " | ".join(str(values.get(k)) for k in figures) + " |")
-    return "\n".join(lines)
 
 
 MODEL_ASSET = {"kinds": ALGORITHM_KINDS, "key_prefix": "ml", "group_name": "training", "deps": [TRAINING_FEATURES_KEY]}
@@ -90,9 +90,11 @@ def ml_tables(warehouse: WarehouseResource, **versions: str | None):
     trained = [load_version(v, artifacts_dir()) for v in versions.values() if v is not None]
     if trained:
         publish_saved_versions(store, trained)
+    newest = dg.MetadataValue.md(markdown_table(evaluation_summary(evaluation_table(store))))
     for table in ("model_registry", "evaluation"):
         rows = store.query(f"select count(*) as n from ml.{table}")["n"].iloc[0] if store.table_exists(f"ml.{table}") else 0
         yield dg.MaterializeResult(
             asset_key=["ml", table],
-            metadata={"dagster/row_count": int(rows), "new_versions": dg.MetadataValue.json([v.version for v in trained])},
+            metadata={"dagster/row_count": int(rows), "new_versions": dg.MetadataValue.json([v.version for v in trained]),
+                      "newest_held_out_figures": newest},
         )

@@ -320,5 +320,58 @@ def evaluate(
         "Judge by the grouped splits (leave_one_hardware_out, leave_one_model_out); random_kfold is optimistic."
     )
 
+
+@app.command()
+def demo(
+    model: Annotated[str | None, typer.Option(help="Model name or alias (default: the most measured model).")] = None,
+    model_type: Annotated[str | None, typer.Option("--type", help="Model type, checked against the catalog.")] = None,
+    hardware: Annotated[
+        str | None, typer.Option(help="Device name, alias or platform (default: the most measured device).")
+    ] = None,
+    compare_hardware: Annotated[bool, typer.Option("--compare-hardware", help="The model across devices.")] = False,
+    batch_comparison: Annotated[
+        bool, typer.Option("--batch-comparison", help="The model over batch sizes on the device.")
+    ] = False,
+    recommend_view: Annotated[bool, typer.Option("--recommend", help="Hardware recommendation.")] = False,
+    all_views: Annotated[bool, typer.Option("--all", help="Every view.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1)] = 1,
+    sequence_length: Annotated[
+        int | None, typer.Option(min=1, help="Input length (default: the catalog's reference for the model).")
+    ] = None,
+    precision: Annotated[str, typer.Option()] = "fp32",
+    mode: Annotated[str, typer.Option()] = "inference",
+    metric: Annotated[
+        str, typer.Option(help="What the device views rank by: throughput, latency or memory.")
+    ] = "throughput",
+    power_constrained: Annotated[bool, typer.Option(help="Recommend by throughput per watt.")] = False,
+    top: Annotated[int, typer.Option(min=1, help="Devices in the ranked views.")] = 12,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Where the charts go (default $PERFPREDICT_ARTIFACTS/demo).")
+    ] = None,
+    model_path: Annotated[Path | None, typer.Option(help="Artifacts directory of the models.")] = None,
+) -> None:
+    """Tables and PNG charts of a model's predictions, each figure with its 80 % interval and confidence.
+
+    Without a view option, one configuration; --all shows every view.
+    """
+    from predictive_performance.config import artifacts_dir
+    from predictive_performance.demo import open_predictor, resolve_setting, run_demo
+
+    chosen = {"hardware": compare_hardware, "batch_sizes": batch_comparison, "recommendation": recommend_view}
+    views = [name for name, wanted in chosen.items() if wanted or all_views]
+    if all_views or not views:
+        views.insert(0, "configuration")
+    try:
+        predictor = open_predictor(model_path)
+        setting = resolve_setting(
+            predictor, model, model_type, hardware, sequence_length=sequence_length, batch_size=batch_size,
+            precision=precision, mode=mode, metric=metric, top=top, power_constrained=power_constrained,
+        )
+        run_demo(predictor, setting, views, output_dir or artifacts_dir() / "demo", console)
+    except (FileNotFoundError, WarehouseError, ValueError) as error:  # no models, no warehouse, unknown names
+        errors.print(f"error: {error}", markup=False)
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
+
+
 if __name__ == "__main__":
     app()

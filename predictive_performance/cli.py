@@ -355,14 +355,15 @@ def demo(
     Without a view option, one configuration; --all shows every view.
     """
     from predictive_performance.config import artifacts_dir
-    from predictive_performance.demo import open_predictor, resolve_setting, run_demo
+    from predictive_performance.demo import resolve_setting, run_demo
+    from predictive_performance.predict import PerformancePredictor
 
     chosen = {"hardware": compare_hardware, "batch_sizes": batch_comparison, "recommendation": recommend_view}
     views = [name for name, wanted in chosen.items() if wanted or all_views]
     if all_views or not views:
         views.insert(0, "configuration")
     try:
-        predictor = open_predictor(model_path)
+        predictor = PerformancePredictor(model_path=model_path)
         setting = resolve_setting(
             predictor, model, model_type, hardware, sequence_length=sequence_length, batch_size=batch_size,
             precision=precision, mode=mode, metric=metric, top=top, power_constrained=power_constrained,

@@ -41,7 +41,6 @@ from predictive_performance.predict import (
 )
 from predictive_performance.publish import read_published
 from predictive_performance.recommend import objective_for
-from predictive_performance.warehouse import Warehouse
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 CONFIDENCE_STYLES = {"high": "green", "medium": "yellow", "low": "red", "n/a": "dim"}
@@ -95,20 +94,6 @@ class View:
     tables: list[Table]
     chart: Path
     notes: list[str]
-
-
-def open_predictor(model_path: Path | None = None) -> PerformancePredictor:
-    """The predictor on ``$BENCHMARK_DB_PATH``; a warehouse without published catalogs is a one-line error.
-
-    Checked here because the predictor would fail on its first catalog query with DuckDB's
-    multi-line catalog error, which does not say what to run.
-    """
-    warehouse = Warehouse.from_env()
-    if warehouse.path.exists() and not warehouse.table_exists("marts.dim_models"):
-        raise DemoInputError(
-            f"warehouse {warehouse.path} has no published catalogs (marts.dim_models): run `perfpredict run` first"
-        )
-    return PerformancePredictor(model_path=model_path, warehouse=warehouse)
 
 
 def _most_measured(catalog: pd.DataFrame, name: str) -> str:

@@ -72,7 +72,7 @@ from predictive_performance.names import (
 )
 from predictive_performance.publish import read_published
 from predictive_performance.recommend import objective_for, rank_hardware
-from predictive_performance.warehouse import Warehouse
+from predictive_performance.warehouse import Warehouse, WarehouseError
 
 # The short names results use, per metric column of the warehouse.
 METRIC_KEYS: dict[str, str] = {
@@ -191,6 +191,12 @@ class PerformancePredictor:
             raise FileNotFoundError(
                 f"no trained models under {models_dir(self.artifacts)}: run `perfpredict run` first "
                 "(or pass model_path= / set PERFPREDICT_ARTIFACTS)"
+            )
+        if self.warehouse.path.exists() and not self.warehouse.table_exists("marts.dim_models"):
+            # otherwise the first catalog query fails with DuckDB's multi-line catalog error
+            raise WarehouseError(
+                f"warehouse {self.warehouse.path} has no published catalogs (marts.dim_models): "
+                "run `perfpredict run` first"
             )
         self.models = read_published(self.warehouse, "select * from marts.dim_models order by model_name")
         self.hardware = read_published(self.warehouse, "select * from marts.dim_hardware order by hardware_name")

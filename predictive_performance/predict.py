@@ -837,20 +837,34 @@ def _parse_counts(frame: pd.DataFrame, rows: Iterable, label: str) -> list[str]:
     for column in NUMERIC_INPUT:
         if column not in frame.columns:
             continue
-        given = frame[column].astype(object).map(lambda v: None if _blank(v) else v)
-        numbers = pd.to_numeric(
-            given.map(lambda v: np.nan if v is None or isinstance(v, bool | np.bool_) else v), errors="coerce"
-        ).astype(float)
+        values = frame[column]
+        present, numbers = _present_numbers(values)
         whole = np.isfinite(numbers) & (numbers % 1 == 0) & (numbers > 0)
         fits = whole & (numbers <= INTEGER_LIMIT)
-        for position in np.flatnonzero((given.notna() & ~fits).to_numpy()):
-            value = given.iloc[position]
+        for position in np.flatnonzero((present & ~fits).to_numpy()):
+            value = values.iloc[position]
             value = value.item() if isinstance(value, np.generic) else value  # 2.5, not np.float64(2.5)
             too_big = whole.iloc[position]
             reason = f"{value!r} exceeds {INTEGER_LIMIT}" if too_big else f"not a positive integer {value!r}"
             problems.append(f"{label} {rows[position]}, column {column}: {reason}")
         frame[column] = numbers.where(fits).astype("Int64").astype(object).where(fits, None)
     return problems
+
+
+def _present_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(which cells hold something, their number: NaN for text and booleans).
+
+    A numeric column (what ``batch_predict`` gets from Python ints or a parsed CSV) is converted
+    whole; only object columns, which may hold text or booleans, are looked at cell by cell.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype(float)
+        return numbers.notna(), numbers
+    given = values.astype(object).map(lambda v: None if _blank(v) else v)
+    numbers = pd.to_numeric(
+        given.map(lambda v: np.nan if v is None or isinstance(v, bool | np.bool_) else v), errors="coerce"
+    ).astype(float)
+    return given.notna(), numbers
 
 
 def _input_error(prefix: str, problems: list[str], shown: int = 20) -> ValueError:

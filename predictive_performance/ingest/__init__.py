@@ -202,7 +202,7 @@ def unknown_names(rows: pd.DataFrame) -> list[str]:
     Such rows are real measurements, so they are stored; dbt leaves them out of training
     (``unknown model`` / ``unknown hardware``) until the catalog or its aliases name them.
     """
-    from predictive_performance.names import NameResolver  # names imports the Lambda importer
+    from predictive_performance.names import NameResolver, map_distinct  # names imports the Lambda importer
 
     resolver = NameResolver()
     checks = (
@@ -211,7 +211,7 @@ def unknown_names(rows: pd.DataFrame) -> list[str]:
     )
     warnings = []
     for column, kind, resolve, seed in checks:
-        unknown = rows[rows[column].map(resolve).isna()]
+        unknown = rows[map_distinct(rows[column], resolve).isna()]
         for name, group in unknown.groupby(column, sort=True):
             first = group.iloc[0]
             more = f" and {len(group) - 1} more row(s)" if len(group) > 1 else ""

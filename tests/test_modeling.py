@@ -37,6 +37,7 @@ from predictive_performance.modeling import (
     workload_features,
 )
 from predictive_performance.modeling.calibration import conformal_margin
+from predictive_performance.modeling.folds import search_sample
 from predictive_performance.warehouse import Warehouse
 
 SEEDS = DBT_PROJECT_DIR / "seeds"
@@ -175,6 +176,31 @@ def test_evaluation_table_has_every_split_with_baseline_rows(evaluation):
     # on unseen devices the learned model beats the roofline-scaled nearest neighbour
     loho = overall[overall["split"] == "leave_one_hardware_out"].set_index("method")
     assert loho.loc["model", "mape"] < loho.loc["baseline", "mape"]
+
+
+def test_search_sample_keeps_every_pair_and_is_repeatable(world):
+    frame, _, _ = world
+    sample = search_sample(frame, 100, seed=3)
+    assert len(sample) == 100 and np.all(np.diff(sample) > 0)
+    pairs = frame[["hardware_name", "model_name"]].drop_duplicates()
+    assert len(frame.iloc[sample][["hardware_name", "model_name"]].drop_duplicates()) == len(pairs)
+    assert np.array_equal(sample, search_sample(frame, 100, seed=3))
+    assert np.array_equal(search_sample(frame, len(frame), seed=3), np.arange(len(frame)))
+
+
+def test_searches_run_on_the_sample_and_the_final_fit_on_every_row(world):
+    """Above ``max_search_rows`` tuning, margins and evaluation use the sample; the learners see all rows."""
+    frame, _, _ = world
+    config = TrainingConfig.fast(n_jobs=1, max_search_rows=240, algorithms=("lightgbm",), formulations=("efficiency",))
+    settings, member_oof = tune_metric(frame, "throughput", config)
+    assert all(len(oof) == 240 for scheme_oof in member_oof.values() for oof in scheme_oof.values())
+    model = fit_metric_model(frame, settings, config, member_oof=member_oof)
+    assert model.n_rows == len(frame)
+    assert sum(model.bands.calibration_rows.values()) <= 240 * len(model.bands.calibration_rows)
+    result = evaluate_metric(frame, "throughput", settings, config, splits=("leave_one_hardware_out",))
+    overall = result.table.query("stratum == 'all' and method == 'model'").iloc[0]
+    assert overall["n_rows"] == 240
+    assert overall["mape"] < 0.25, overall.to_dict()
 
 
 def test_catalog_only_device_gets_lower_confidence(world, fitted):

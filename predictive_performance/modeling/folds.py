@@ -11,6 +11,12 @@ when it predicts for real:
 
 All assignments are deterministic for a given seed, so tuning, calibration and evaluation see
 the same folds and a rerun reproduces the same figures.
+
+``search_sample`` bounds the rows the searches fit on. Tuning, conformal calibration, the
+confidence calibrator and evaluation each fit hundreds of models (every fold of every scheme), so
+their cost is folds x rows; on a sample of at most ``max_search_rows`` rows that keeps every
+device x model pair, a warehouse of a million rows costs the search what ten thousand do, and only
+the final learners see every row.
 """
 
 from __future__ import annotations
@@ -76,6 +82,21 @@ def scheme_folds(frame: pd.DataFrame, scheme: str, n_folds: int, seed: int) -> l
 
 def _pairs(ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(np.flatnonzero(ids != f), np.flatnonzero(ids == f)) for f in np.unique(ids)]
+
+
+def search_sample(frame: pd.DataFrame, max_rows: int, seed: int) -> np.ndarray:
+    """Sorted positions of at most ``max_rows`` rows: one of every device x model pair, then random rows.
+
+    All positions when the frame is no larger. Deterministic for a frame and seed, so tuning and
+    the final fit's calibration pick the same rows.
+    """
+    n = len(frame)
+    if n <= max_rows:
+        return np.arange(n)
+    order = np.random.default_rng(seed).permutation(n)
+    first = ~frame[["hardware_name", "model_name"]].iloc[order].duplicated().to_numpy()
+    chosen = np.concatenate([order[first], order[~first]])[:max_rows]
+    return np.sort(chosen)
 
 
 def early_stopping_split(frame: pd.DataFrame, scheme: str, seed: int, share: float = 0.2) -> tuple[np.ndarray, np.ndarray]:

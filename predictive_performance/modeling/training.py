@@ -25,6 +25,11 @@ For each metric with data the steps are:
 4. **Final fit.** The winner is refitted on all rows, with every learner kept for the spread
    signal, quantile models and per-regime conformal margins (``calibration``), a neighbour
    index and a confidence calibrator (``confidence``).
+
+Steps 1-3, the margins and the confidence calibrator fit a model per fold, so on large warehouses
+they run on ``folds.search_sample`` (at most ``max_search_rows`` rows, every device x model pair
+kept); the learners and quantile models of step 4 always fit every row. Margins estimated from
+sample-sized fits are, if anything, wide for models fitted on more rows.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ from predictive_performance.modeling.calibration import (
 )
 from predictive_performance.modeling.confidence import WITHIN, ConfidenceModel, NeighbourIndex, signal_matrix
 from predictive_performance.modeling.features import FeatureSpec
-from predictive_performance.modeling.folds import SCHEMES, early_stopping_split, scheme_folds
+from predictive_performance.modeling.folds import SCHEMES, early_stopping_split, scheme_folds, search_sample
 
 METRICS: tuple[str, ...] = ("throughput", "latency_ms", "memory_mb", "power_w")
 ALGORITHMS: tuple[str, ...] = ("xgboost", "lightgbm", "catboost")
@@ -81,6 +86,7 @@ class TrainingConfig:
     max_rounds: int = 2000
     early_stopping_rounds: int = 50
     min_rows: int = 20
+    max_search_rows: int = 5000  # tuning, calibration and evaluation fit on a sample of at most this many rows
     seed: int = 0
     n_jobs: int = 2
 
@@ -173,6 +179,11 @@ def metric_rows(frame: pd.DataFrame, metric: str, formulations: tuple[str, ...] 
 def trainable_metrics(frame: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> list[str]:
     """Metrics with at least ``min_rows`` usable rows."""
     return [m for m in METRICS if len(metric_rows(frame, m, config.formulations)) >= config.min_rows]
+
+
+def search_rows(rows: pd.DataFrame, config: TrainingConfig) -> pd.DataFrame:
+    """The rows tuning, calibration and evaluation fit on (all of them up to ``max_search_rows``)."""
+    return rows.iloc[search_sample(rows, config.max_search_rows, config.seed)].reset_index(drop=True)
 
 
 def load_training_frame(warehouse) -> pd.DataFrame:
@@ -414,7 +425,7 @@ def tune_metric(
     which the confidence calibrator reuses instead of fitting everything again.
     """
     started = time.monotonic()
-    rows = metric_rows(frame, metric, config.formulations)
+    rows = search_rows(metric_rows(frame, metric, config.formulations), config)
     if len(rows) < config.min_rows:
         raise ValueError(f"{metric}: {len(rows)} usable rows, need at least {config.min_rows}")
     spec = FeatureSpec.fit(rows)
@@ -621,19 +632,25 @@ def fit_metric_model(
         for a in learners
     }
     quantiles = fit_quantile_models(X, target, config.coverage, config.seed, config.n_jobs)
+    # the same rows tune_metric searched on, so its out-of-fold predictions line up
+    sample = search_sample(rows, config.max_search_rows, config.seed)
+    search, X_search, target_search = rows.iloc[sample].reset_index(drop=True), X[sample], target[sample]
     bands, band_oof = calibrate(
-        rows, X, target, config.coverage, config.n_folds, config.seed, config.n_jobs, regimes,
+        search, X_search, target_search, config.coverage, config.n_folds, config.seed, config.n_jobs, regimes,
         config.calibration_group_folds,
     )
     neighbours = NeighbourIndex.fit(X, spec.names, config.seed)
     confidence = None
     if with_confidence:
         if member_oof is None:
-            folds = tuning_folds(rows, config)
+            folds = tuning_folds(search, config)
             member_oof = {
-                a: cross_validate(rows, X, target, folds, a, settings.params[a], config).oof for a in learners
+                a: cross_validate(search, X_search, target_search, folds, a, settings.params[a], config).oof
+                for a in learners
             }
-        confidence = _fit_confidence(rows, X, spec.names, target, settings, bands, band_oof, member_oof, config)
+        confidence = _fit_confidence(
+            search, X_search, spec.names, target_search, settings, bands, band_oof, member_oof, config
+        )
     load_ids = rows["load_id"].value_counts().sort_index().to_dict() if "load_id" in rows else {}
     return MetricModel(
         metric=metric,

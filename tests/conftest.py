@@ -67,7 +67,7 @@ GOOD_ROWS = [
 
 # --- one real pipeline run, shared ---------------------------------------------------------------------
 
-FAST_TRAINING = {"time_budget_s": 5.0, "n_trials": 3}
+FAST_TRAINING = {"time_budget_s": 5.0, "n_trials": 3, "fast": True}
 
 
 def cpu_results(path: Path) -> Path:

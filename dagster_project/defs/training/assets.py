@@ -14,19 +14,28 @@ ALGORITHM_KINDS = {"python", "xgboost", "lightgbm", "catboost"}
 
 TIME_BUDGET_VARIABLE = "PERFPREDICT_TIME_BUDGET_S"
 TRIALS_VARIABLE = "PERFPREDICT_TRIALS"
+FAST_VARIABLE = "PERFPREDICT_FAST_TRAINING"
 
 
 class TrainingRunConfig(dg.Config):
-    """Tuning budget per metric; without run config (the UI, the sensor, the schedule) the environment says."""
+    """Tuning budget per metric; without run config (the UI, the sensor, the schedule) the environment says.
+
+    ``fast`` also uses fewer folds and trees (``TrainingConfig.fast``): for smoke runs and tests.
+    """
 
     time_budget_s: float = env_default(TIME_BUDGET_VARIABLE, TrainingConfig.time_budget_s)
     n_trials: int = env_default(TRIALS_VARIABLE, TrainingConfig.n_trials)
+    fast: bool = env_default(FAST_VARIABLE, False)
+
+    def training(self) -> TrainingConfig:
+        build = TrainingConfig.fast if self.fast else TrainingConfig
+        return build(time_budget_s=self.time_budget_s, n_trials=self.n_trials)
 
 
 def train_metric_version(context: dg.AssetExecutionContext, metric: str, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
     """Train, evaluate and save one version of ``metric``; no version when there is no data for it."""
     frame = load_training_frame(warehouse.get())
-    training = TrainingConfig(time_budget_s=config.time_budget_s, n_trials=config.n_trials)
+    training = config.training()
     if metric not in trainable_metrics(frame, training):
         context.log.info(f"no training rows with {metric}: nothing to train")
         return dg.Output(None, metadata={"trained": False, "reason": f"fewer than {training.min_rows} rows with {metric}"})

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -418,18 +417,20 @@ def test_readers_see_a_whole_prediction_matrix_while_it_is_republished(trained_c
         stdout=subprocess.PIPE,
         text=True,
     )
+    lines = []
     try:
         assert reader.stdout.readline().strip() == "reading"
         for run in range(5):
             republished = matrix.assign(predicted_at=matrix["predicted_at"] + pd.Timedelta(minutes=run + 1))
             publish_tables(trained_copy, {MATRIX: republished})
             versions.add(checksum(trained_copy, MATRIX))
-            time.sleep(0.05)
+            # the reader waits while the writer holds the file; let it read between every two publishes
+            lines.append(reader.stdout.readline())
     finally:
         stop.touch()
         out, _ = reader.communicate(timeout=60)
 
-    seen = [tuple(json.loads(line)) for line in out.splitlines()]
+    seen = [tuple(json.loads(line)) for line in [*lines, *out.splitlines()]]
     assert reader.returncode == 0 and len(seen) >= 5
     assert {rows for rows, _ in seen} == {len(matrix)}, "a reader saw a partial or empty matrix"
     assert set(seen) <= versions, "a reader saw a mix of two versions"

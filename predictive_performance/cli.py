@@ -336,7 +336,10 @@ def demo(
     all_views: Annotated[bool, typer.Option("--all", help="Every view.")] = False,
     batch_size: Annotated[int, typer.Option(min=1)] = 1,
     sequence_length: Annotated[
-        int | None, typer.Option(min=1, help="Input length (default: the catalog's reference for the model).")
+        int | None,
+        typer.Option(
+            min=1, help="Input length (default: the one the model was measured at most, else the catalog's reference)."
+        ),
     ] = None,
     precision: Annotated[str, typer.Option()] = "fp32",
     mode: Annotated[str, typer.Option()] = "inference",

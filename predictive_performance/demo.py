@@ -62,7 +62,7 @@ class Setting:
     model_type: str | None
     hardware: str
     platform: str | None  # a runtime asked for ("onnxruntime" on the CPU); None: the device's own
-    sequence_length: int | None  # None: the catalog's reference length for the model
+    sequence_length: int | None  # None: the catalog's reference length for the model (no text measured)
     batch_size: int
     precision: str
     mode: str
@@ -100,6 +100,21 @@ def _most_measured(catalog: pd.DataFrame, name: str) -> str:
     return str(catalog.sort_values(["measured_rows", name], ascending=[False, True]).iloc[0][name])
 
 
+def measured_sequence_length(predictor: PerformancePredictor, model: str, device: str) -> int | None:
+    """The sequence length the model was measured at most (on ``device`` first), so that predictions sit
+    beside measurements; None when it was never measured with one."""
+    rows = read_published(
+        predictor.warehouse,
+        """select sequence_length from marts.fct_benchmark_results
+            where model_name = $1 and sequence_length is not null
+            group by sequence_length
+            order by count(*) filter (where hardware_name = $2) desc, count(*) desc, sequence_length
+            limit 1""",
+        [model, device],
+    )
+    return int(rows.iloc[0, 0]) if len(rows) else None
+
+
 def _unknown(predictor: PerformancePredictor, kind: str, name: str) -> DemoInputError:
     close = ", ".join(repr(n) for n, _ in predictor.similar(kind, name))
     return DemoInputError(
@@ -125,7 +140,8 @@ def resolve_setting(
 
     Without a model or device, the most measured one; a platform ("cuda", "onnxruntime") stands
     for its representative device, as in ``predict``, and is kept for the single-device views.
-    Raises ``DemoInputError`` for unknown names.
+    Without a sequence length, the one the model was measured at most. Raises ``DemoInputError``
+    for unknown names.
     """
     platform = None
     if model is None:
@@ -142,6 +158,8 @@ def resolve_setting(
     column = metric_column(metric)
     if column not in predictor.versions:
         raise DemoInputError(f"no trained model for {column}: it has no measurements yet")
+    if sequence_length is None:
+        sequence_length = measured_sequence_length(predictor, model_name, device)
     return Setting(
         model_name, model_type, device, platform, sequence_length, batch_size, precision, mode, column, top,
         power_constrained,

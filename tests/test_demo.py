@@ -71,8 +71,9 @@ def test_each_view_prints_confidence_and_writes_its_charts(
         assert any("│ catalog only" in r for r in rows)
 
 
-def test_batch_view_sets_measurements_beside_predictions(trained_copy, wide, tmp_path: Path) -> None:
-    result = demo(*SETTING, "--batch-comparison", "--output-dir", str(tmp_path))
+@pytest.mark.parametrize("setting", [SETTING, SETTING[:-2]], ids=["length-given", "length-as-measured"])
+def test_batch_view_sets_measurements_beside_predictions(trained_copy, wide, tmp_path: Path, setting) -> None:
+    result = demo(*setting, "--batch-comparison", "--output-dir", str(tmp_path))
 
     assert result.exit_code == 0, result.output
     # conftest's cpu_results: bert-base-uncased on the CPU, batch 8, cpu platform = 300 / 110 * 8 ** 0.3

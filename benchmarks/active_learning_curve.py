@@ -16,7 +16,8 @@ random seed set and adds ``--step`` pool rows per round:
 After every round a plain LightGBM on ``FeatureSpec`` features (log target relative to the
 roofline) is fitted on the labelled rows and scored by MAPE on the test set. Curves are averaged
 over seeds and plotted; the tests each strategy needs to reach the target MAPE (default: random's
-final MAPE) and the saving relative to random are printed.
+final MAPE) and the saving relative to random are printed, and then the same for every budget:
+the tests each strategy needs to reach what random reached with that many.
 """
 
 from __future__ import annotations
@@ -136,6 +137,19 @@ def tests_to_reach(sizes: np.ndarray, curve: np.ndarray, target: float) -> float
     return float(x0 + (y0 - target) / (y0 - y1) * (x1 - x0)) if y0 != y1 else float(x1)
 
 
+def print_savings_per_budget(sizes: np.ndarray, mean: dict[str, np.ndarray]) -> None:
+    """For every budget B: the tests each strategy needs to reach random's MAPE at B, and the saving."""
+    others = [s for s in STRATEGIES if s != "random"]
+    print("\nevery budget: tests needed to reach random's MAPE at that budget (saving; negative: more tests)")
+    print("budget  random MAPE  " + "  ".join(f"{s:>20}" for s in others))
+    for i, budget in enumerate(sizes[1:], start=1):
+        cells = []
+        for s in others:
+            n = tests_to_reach(sizes, mean[s], float(mean["random"][i]))
+            cells.append(f"{'not reached':>20}" if n is None else f"{n:7.0f} tests ({100.0 * (1 - n / budget):+4.0f} %)")
+        print(f"{budget:6d}  {mean['random'][i]:10.1f}%  " + "  ".join(cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("db", nargs="?", default=os.environ.get("BENCHMARK_DB_PATH"))
@@ -172,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         )
         print(f"  {s:<12} {('not reached' if n is None else f'{n:.0f}')}{saving}")
+    print_savings_per_budget(sizes, mean)
     try:
         import matplotlib
 

@@ -14,9 +14,12 @@ Paths timed, each against the raw booster on the same rows:
 - ``raw xgboost inplace_predict``: the saved version's XGBoost booster, model matrix given.
 - ``raw boosters of the point``: each learner of the chosen model (XGBoost / LightGBM / CatBoost,
   the average when the model is the ensemble), called directly, matrix given.
+- ``raw boosters of the model``: every booster a full prediction calls (each learner, for the
+  point and the spread, and the two quantile models), called directly, matrix given.
 - ``point prediction``: the predictor's own member predictions and their average, matrix given.
 - ``full metric prediction``: ``ModelVersion.predict`` on catalog-feature rows: model matrix,
-  every learner, quantile band, conformal margins, neighbour distances, confidence.
+  every learner, quantile band, conformal margins, neighbour distances, confidence; against the
+  raw boosters of the model, so the ratio is what the predictor adds to the model's own cost.
 - ``catalog + roofline features``: ``workload_features`` from configurations.
 - ``batch_predict, every metric``: ``PerformancePredictor.batch_predict`` from configurations
   (names, features, every trained metric with interval and confidence, notes).
@@ -124,8 +127,8 @@ def main() -> None:
     booster.set_param({"nthread": model.n_jobs})
     members = model.settings.members
 
-    def raw_point() -> None:
-        for algorithm in members:
+    def raw_boosters(algorithms: list[str], quantiles: bool = False) -> None:
+        for algorithm in algorithms:
             native = model.models[algorithm]
             if algorithm == "xgboost":
                 native.inplace_predict(X)
@@ -133,18 +136,22 @@ def main() -> None:
                 native.predict(X, num_threads=model.n_jobs)
             else:
                 native.predict(X, thread_count=model.n_jobs)
+        for native in model.quantiles.values() if quantiles else ():
+            native.predict(X, num_threads=model.n_jobs)
 
     paths: dict[str, Callable[[], object]] = {
         "raw xgboost inplace_predict": lambda: booster.inplace_predict(X),
-        "raw boosters of the point": raw_point,
+        "raw boosters of the point": lambda: raw_boosters(members),
+        "raw boosters of the model": lambda: raw_boosters(list(model.models), quantiles=True),
         "point prediction": lambda: np.mean([predict_member(a, model.models[a], X, model.n_jobs) for a in members], 0),
         "full metric prediction": lambda: version.predict(features),
         "catalog + roofline features": lambda: workload_features(grid, models, hardware),
     }
     baselines = {
         "raw boosters of the point": "raw xgboost inplace_predict",
+        "raw boosters of the model": "raw xgboost inplace_predict",
         "point prediction": "raw boosters of the point",
-        "full metric prediction": "raw xgboost inplace_predict",
+        "full metric prediction": "raw boosters of the model",
     }
     predictor = PerformancePredictor(version.path.parent.parent, warehouse=warehouse)
     paths["batch_predict, every metric"] = lambda: predictor.batch_predict(grid)

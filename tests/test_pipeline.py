@@ -99,3 +99,18 @@ def test_blocking_gate_stops_dbt_and_keeps_the_last_good_tables(trained_copy):
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert "marts/training_features" not in materialized
     assert warehouse.query("select count(*) as n from marts.training_features")["n"].iloc[0] == before
+
+
+def test_readme_python_api_snippet_runs_as_written(trained_copy, tmp_path: Path, monkeypatch) -> None:
+    """The README's "Python API" block, verbatim, on the shared run's warehouse and models."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Python API", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+
+    exec(compile(snippet, "README.md (Python API)", "exec"), {})
+
+    heatmap = tmp_path / "artifacts" / "reports" / "bert_throughput.png"
+    report = tmp_path / "artifacts" / "reports" / "comparison.html"
+    assert heatmap.stat().st_size > 0
+    assert "<html" in report.read_text().lower()

@@ -39,7 +39,6 @@ from predictive_performance.predict import (
     PerformancePredictor,
     metric_column,
 )
-from predictive_performance.publish import read_published
 from predictive_performance.recommend import objective_for
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -103,8 +102,7 @@ def _most_measured(catalog: pd.DataFrame, name: str) -> str:
 def measured_sequence_length(predictor: PerformancePredictor, model: str, device: str) -> int | None:
     """The sequence length the model was measured at most (on ``device`` first), so that predictions sit
     beside measurements; None when it was never measured with one."""
-    rows = read_published(
-        predictor.warehouse,
+    rows = predictor.warehouse.query(
         """select sequence_length from marts.fct_benchmark_results
             where model_name = $1 and sequence_length is not null
             group by sequence_length
@@ -344,8 +342,7 @@ def measurements(predictor: PerformancePredictor, setting: Setting, platform: st
     )
     sequence = setting.sequence_length or sequence
     averages = ", ".join(f"avg({m}) as {m}" for m in predictor.metrics)
-    rows = read_published(
-        predictor.warehouse,
+    rows = predictor.warehouse.query(
         f"""select batch_size, {averages} from marts.fct_benchmark_results
             where model_name = $1 and hardware_name = $2 and hardware_platform = $7 and precision = $3 and mode = $4
               and not coalesce(is_outlier, false) and coalesce(num_devices, 1) = 1

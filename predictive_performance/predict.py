@@ -70,7 +70,6 @@ from predictive_performance.names import (
     name_key,
     unknown_categories,
 )
-from predictive_performance.publish import read_published
 from predictive_performance.recommend import objective_for, rank_hardware
 from predictive_performance.warehouse import Warehouse, WarehouseError
 
@@ -198,8 +197,8 @@ class PerformancePredictor:
                 f"warehouse {self.warehouse.path} has no published catalogs (marts.dim_models): "
                 "run `perfpredict run` first"
             )
-        self.models = read_published(self.warehouse, "select * from marts.dim_models order by model_name")
-        self.hardware = read_published(self.warehouse, "select * from marts.dim_hardware order by hardware_name")
+        self.models = self.warehouse.query("select * from marts.dim_models order by model_name")
+        self.hardware = self.warehouse.query("select * from marts.dim_hardware order by hardware_name")
         self.names = NameResolver.from_catalogs(self.models, self.hardware)
         self._platform_devices = self._representatives()
         self._explainers: dict[tuple[str, str], Any] = {}

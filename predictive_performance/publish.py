@@ -1,4 +1,4 @@
-"""Publishing reader-facing tables whole, and reading them while a writer may be at work.
+"""Publishing reader-facing tables whole, so that readers never see a half-written version.
 
 DuckDB lets one process write a file at a time, a reader cannot open the file while a writer holds
 it, and a writer cannot open it while a reader does. So writers keep their connection short and
@@ -47,8 +47,3 @@ def promote_tables(warehouse: Warehouse, targets: Mapping[str, str]) -> dict[str
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {published.split('.')[0]}")
             connection.execute(f"CREATE OR REPLACE TABLE {published} AS SELECT * FROM {staged}")
         return {name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in targets}
-
-
-def read_published(warehouse: Warehouse, sql: str, parameters: list | None = None) -> pd.DataFrame:
-    """Run a read-only query; the warehouse waits (up to its ``lock_wait_s``) while a writer holds the file."""
-    return warehouse.query(sql, parameters)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from predictive_performance.modeling import evaluation_table
-from predictive_performance.publish import read_published
 from predictive_performance.warehouse import Warehouse
 
 
@@ -30,7 +29,7 @@ class ReportData:
 
 
 def _table(warehouse: Warehouse, table: str, sql: str, parameters: list | None = None) -> pd.DataFrame:
-    return read_published(warehouse, sql, parameters) if warehouse.table_exists(table) else pd.DataFrame()
+    return warehouse.query(sql, parameters) if warehouse.table_exists(table) else pd.DataFrame()
 
 
 def _count(warehouse: Warehouse, table: str) -> int:
@@ -46,16 +45,14 @@ def focus_predictions(warehouse: Warehouse, configurations: int = 2, devices: in
     """
     if not (warehouse.table_exists("predictions.prediction_matrix") and warehouse.table_exists("marts.coverage_gaps")):
         return []
-    settings = read_published(
-        warehouse,
+    settings = warehouse.query(
         """select model_name, precision, mode from marts.coverage_gaps
            group by all order by sum(is_tested::int) desc, model_name, precision, mode limit ?""",
         [configurations],
     )
     frames = []
     for model, precision, mode in settings.itertuples(index=False):
-        rows = read_published(
-            warehouse,
+        rows = warehouse.query(
             """with measured as (
                    select hardware_name, bool_or(is_tested) as hardware_measured from marts.coverage_gaps
                    where model_name = $1 and precision = $2 and mode = $3 group by hardware_name

@@ -36,7 +36,7 @@ from predictive_performance.modeling import (
     tune_metric,
     workload_features,
 )
-from predictive_performance.modeling.calibration import conformal_margin
+from predictive_performance.modeling.calibration import ConformalBands, conformal_margin
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.warehouse import Warehouse
 
@@ -217,6 +217,8 @@ def test_catalog_only_device_gets_lower_confidence(world, fitted):
     assert confidence[CATALOG_ONLY] < confidence[MEASURED[2]]
     assert (predicted.loc[frame["hardware_name"] == CATALOG_ONLY, "throughput_regime"] == "new_hardware").all()
     assert by_device["throughput_distance"].mean()[CATALOG_ONLY] > by_device["throughput_distance"].mean()[MEASURED[2]]
+    width = np.log(predicted["throughput_upper"] / predicted["throughput_lower"]).groupby(frame["hardware_name"]).mean()
+    assert width[CATALOG_ONLY] > width[MEASURED[2]]
     assert predicted["throughput_confidence"].between(0, 1).all()
     assert (predicted["throughput_lower"] <= predicted["throughput_pred"]).all()
     assert (predicted["throughput_pred"] <= predicted["throughput_upper"]).all()
@@ -299,6 +301,17 @@ def test_rows_faster_than_the_device_can_compute_are_dropped(world):
 def test_conformal_margin_uses_the_finite_sample_quantile(n, coverage, expected):
     scores = np.arange(1, n + 1, dtype=float)
     assert conformal_margin(scores, coverage) == expected
+
+
+def test_margins_grow_with_novelty_and_older_versions_keep_constant_margins():
+    bands = ConformalBands(coverage=0.8, margins={"seen": 0.1, "new_hardware": 0.3}, estimated={"seen": True, "new_hardware": True})
+    regimes = np.array(["seen", "seen", "new_hardware", "new_both"])
+    distance = np.array([0.0, 3.0, 8.0, 0.0])
+    # margin x sqrt(1 + distance); a regime that was not estimated borrows the widest margin
+    assert np.allclose(bands.row_margins(regimes, distance), [0.1, 0.2, 0.9, 0.3])
+    assert ConformalBands.from_dict(json.loads(json.dumps(bands.to_dict()))).novelty_scaled
+    saved_before = {k: v for k, v in bands.to_dict().items() if k != "novelty_scaled"}
+    assert np.allclose(ConformalBands.from_dict(saved_before).row_margins(regimes, distance), [0.1, 0.1, 0.3, 0.3])
 
 
 def test_seed_catalogs_exist():

@@ -21,6 +21,16 @@ regime                the prediction row's ...                          calibrat
 
 A regime the data cannot estimate (one device only, say) borrows the widest margin that could
 be estimated, so an unknown situation never gets a narrower interval than a known one.
+
+Within a regime the margin also grows with *novelty*: the score is divided by ``sqrt(1 + d)``,
+where ``d`` is the row's distance to the nearest training configuration (in units of the training
+set's typical spacing, ``NeighbourIndex``), and a prediction gets ``margin * sqrt(1 + d)``
+(normalised conformal prediction, Papadopoulos et al. 2008). Devices differ far more than the rows
+of one device: with one constant margin a GPU much like the measured ones and a CPU unlike any of
+them got the same interval, several times too wide for the first and too narrow for the second.
+The square root is the error growth of a quantity that drifts like a random walk with distance (a
+linear variogram); a linear scale gave a device 20 spacings away (a CPU among GPUs) an interval
+hundreds of times wide. Versions saved before this keep constant margins (``novelty_scaled``).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from predictive_performance.modeling.confidence import NeighbourIndex
 from predictive_performance.modeling.folds import SCHEMES, scheme_folds
 
 QUANTILE_PARAMS: dict = {
@@ -91,12 +102,14 @@ def conformal_margin(scores: np.ndarray, coverage: float) -> float:
 
 @dataclass
 class ConformalBands:
-    """Per-regime margins (log units) around the quantile band; ``estimated`` says which were measured."""
+    """Per-regime margins (log units at novelty 0) around the quantile band; ``estimated`` says which
+    were measured; ``novelty_scaled`` whether a row's margin grows as ``sqrt(1 + distance)``."""
 
     coverage: float
     margins: dict[str, float] = field(default_factory=dict)
     estimated: dict[str, bool] = field(default_factory=dict)
     calibration_rows: dict[str, int] = field(default_factory=dict)
+    novelty_scaled: bool = True
 
     def resolved(self) -> dict[str, float]:
         """Every regime gets a margin: missing ones borrow the widest estimated one."""
@@ -114,6 +127,7 @@ class ConformalBands:
             "margins": {k: (v if np.isfinite(v) else None) for k, v in self.margins.items()},
             "estimated": self.estimated,
             "calibration_rows": self.calibration_rows,
+            "novelty_scaled": self.novelty_scaled,
         }
 
     @classmethod
@@ -123,42 +137,65 @@ class ConformalBands:
             margins={k: float("nan") if v is None else float(v) for k, v in data["margins"].items()},
             estimated=dict(data["estimated"]),
             calibration_rows=dict(data.get("calibration_rows", {})),
+            novelty_scaled=bool(data.get("novelty_scaled", False)),
         )
+
+    def scale(self, distance: np.ndarray) -> np.ndarray:
+        """How many unit margins a row at this novelty distance gets."""
+        distance = np.asarray(distance, dtype=float)
+        return np.sqrt(1.0 + distance) if self.novelty_scaled else np.ones(len(distance))
+
+    def row_margins(self, regimes: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        """The margin (log units) of every row: its regime's margin times its novelty scale."""
+        margin = np.zeros(len(regimes))
+        for regime, value in self.resolved().items():
+            margin[regimes == regime] = value
+        return margin * self.scale(distance)
 
 
 @dataclass
 class OutOfFold:
-    """Out-of-fold quantile bands of one scheme: what the calibration (and confidence) learn from."""
+    """Out-of-fold quantile bands of one scheme, with each row's novelty (distance to and density of
+    its fold's training rows): what the calibration and the confidence calibrator learn from."""
 
     scheme: str
     index: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
-    fold: np.ndarray
+    distance: np.ndarray
+    density: np.ndarray
 
 
 def out_of_fold_bands(
-    frame: pd.DataFrame, X: np.ndarray, target: np.ndarray, scheme: str, coverage: float, n_folds: int, seed: int, n_jobs: int
+    frame: pd.DataFrame,
+    X: np.ndarray,
+    names: list[str],
+    target: np.ndarray,
+    scheme: str,
+    coverage: float,
+    n_folds: int,
+    seed: int,
+    n_jobs: int,
 ) -> OutOfFold | None:
     folds = scheme_folds(frame, scheme, n_folds, seed)
     # A fold whose training part is (nearly) empty cannot say anything about held-out error.
     folds = [(train, test) for train, test in folds or [] if len(train) >= MIN_FOLD_TRAIN_ROWS and len(test)]
     if not folds:
         return None
-    index, lower, upper, fold_of = [], [], [], []
-    for number, (train, test) in enumerate(folds):
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "lower", "upper", "distance", "density")}
+    for train, test in folds:
         models = fit_quantile_models(X[train], target[train], coverage, seed, n_jobs)
-        lo, hi = predict_quantiles(models, X[test], n_jobs)
-        index.append(test)
-        lower.append(lo)
-        upper.append(hi)
-        fold_of.append(np.full(len(test), number))
-    return OutOfFold(scheme, np.concatenate(index), np.concatenate(lower), np.concatenate(upper), np.concatenate(fold_of))
+        lower, upper = predict_quantiles(models, X[test], n_jobs)
+        distance, density = NeighbourIndex.fit(X[train], names, seed).query(X[test])
+        for key, values in zip(parts, (test, lower, upper, distance, density), strict=True):
+            parts[key].append(values)
+    return OutOfFold(scheme, **{key: np.concatenate(values) for key, values in parts.items()})
 
 
 def calibrate(
     frame: pd.DataFrame,
     X: np.ndarray,
+    names: list[str],
     target: np.ndarray,
     coverage: float,
     n_folds: int,
@@ -178,14 +215,14 @@ def calibrate(
     oof: dict[str, OutOfFold] = {}
     for scheme in schemes:
         folds = group_folds if scheme in ("new_hardware", "new_model") and group_folds else n_folds
-        result = out_of_fold_bands(frame, X, target, scheme, coverage, folds, seed, n_jobs)
+        result = out_of_fold_bands(frame, X, names, target, scheme, coverage, folds, seed, n_jobs)
         if result is None:
             bands.margins[scheme] = float("nan")
             bands.estimated[scheme] = False
             bands.calibration_rows[scheme] = 0
             continue
         y = target[result.index]
-        scores = np.maximum(result.lower - y, y - result.upper)
+        scores = np.maximum(result.lower - y, y - result.upper) / bands.scale(result.distance)
         bands.margins[scheme] = conformal_margin(scores, coverage)
         bands.estimated[scheme] = True
         bands.calibration_rows[scheme] = len(y)
@@ -205,13 +242,13 @@ def regime_of(frame: pd.DataFrame, known_hardware: set[str] | frozenset[str], kn
 
 
 def apply_bands(
-    lower: np.ndarray, upper: np.ndarray, point: np.ndarray, regimes: np.ndarray, bands: ConformalBands
+    lower: np.ndarray,
+    upper: np.ndarray,
+    point: np.ndarray,
+    regimes: np.ndarray,
+    distance: np.ndarray,
+    bands: ConformalBands,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Widen (or shrink) the raw band by the regime's margin; the point prediction stays inside."""
-    margins = bands.resolved()
-    margin = np.zeros(len(point))
-    for regime, value in margins.items():
-        margin[regimes == regime] = value
-    lo = lower - margin
-    hi = upper + margin
-    return np.minimum(lo, point), np.maximum(hi, point)
+    """Widen (or shrink) the raw band by each row's margin; the point prediction stays inside."""
+    margin = bands.row_margins(regimes, distance)
+    return np.minimum(lower - margin, point), np.maximum(upper + margin, point)

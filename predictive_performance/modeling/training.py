@@ -579,8 +579,8 @@ class MetricModel:
         spread = np.std(list(member.values()), axis=0) if len(member) > 1 else np.zeros(len(frame))
         lower, upper = predict_quantiles(self.quantiles, X, self.n_jobs)
         regimes = regime_of(frame, self.known_hardware, self.known_models)
-        lower, upper = apply_bands(lower, upper, point, regimes, self.bands)
         distance, density = self.neighbours.query(X)
+        lower, upper = apply_bands(lower, upper, point, regimes, distance, self.bands)
         if self.confidence is not None:
             confidence = self.confidence.predict(signal_matrix(upper - lower, spread, distance, density))
         else:
@@ -636,7 +636,7 @@ def fit_metric_model(
     sample = search_sample(rows, config.max_search_rows, config.seed)
     search, X_search, target_search = rows.iloc[sample].reset_index(drop=True), X[sample], target[sample]
     bands, band_oof = calibrate(
-        search, X_search, target_search, config.coverage, config.n_folds, config.seed, config.n_jobs, regimes,
+        search, X_search, spec.names, target_search, config.coverage, config.n_folds, config.seed, config.n_jobs, regimes,
         config.calibration_group_folds,
     )
     neighbours = NeighbourIndex.fit(X, spec.names, config.seed)
@@ -648,9 +648,7 @@ def fit_metric_model(
                 a: cross_validate(search, X_search, target_search, folds, a, settings.params[a], config).oof
                 for a in learners
             }
-        confidence = _fit_confidence(
-            search, X_search, spec.names, target_search, settings, bands, band_oof, member_oof, config
-        )
+        confidence = _fit_confidence(target_search, settings, bands, band_oof, member_oof)
     load_ids = rows["load_id"].value_counts().sort_index().to_dict() if "load_id" in rows else {}
     return MetricModel(
         metric=metric,
@@ -669,9 +667,8 @@ def fit_metric_model(
     )
 
 
-def _fit_confidence(rows, X, names, target, settings, bands, band_oof, member_oof, config) -> ConfidenceModel:
-    """Fit the logistic map on out-of-group rows: the same folds gave bands, learners and neighbours."""
-    margins = bands.resolved()
+def _fit_confidence(target, settings, bands, band_oof, member_oof) -> ConfidenceModel:
+    """Fit the logistic map on out-of-group rows: the same folds gave bands, learners and novelty."""
     signals, within = [], []
     for scheme, bands_oof in band_oof.items():
         if not all(scheme in member_oof[a] for a in member_oof):
@@ -680,17 +677,9 @@ def _fit_confidence(rows, X, names, target, settings, bands, band_oof, member_oo
         member = np.array([member_oof[a][scheme][index] for a in member_oof])
         point = np.mean([member_oof[a][scheme][index] for a in settings.members], axis=0)
         spread = member.std(axis=0) if len(member) > 1 else np.zeros(len(index))
-        width = (bands_oof.upper + margins[scheme]) - (bands_oof.lower - margins[scheme])
-        width = np.maximum(width, 0.0)
-        distance = np.empty(len(index))
-        density = np.empty(len(index))
-        for fold in np.unique(bands_oof.fold):
-            in_fold = bands_oof.fold == fold
-            test = index[in_fold]
-            train = np.setdiff1d(np.arange(len(rows)), test)
-            fold_index = NeighbourIndex.fit(X[train], names, config.seed)
-            distance[in_fold], density[in_fold] = fold_index.query(X[test])
-        signals.append(signal_matrix(width, spread, distance, density))
+        margin = bands.row_margins(np.full(len(index), scheme), bands_oof.distance)
+        width = np.maximum((bands_oof.upper + margin) - (bands_oof.lower - margin), 0.0)
+        signals.append(signal_matrix(width, spread, bands_oof.distance, bands_oof.density))
         within.append(np.abs(np.expm1(point - target[index])) <= WITHIN)
     if not signals:
         return ConfidenceModel.fit(np.empty((0, 4)), np.empty(0, dtype=bool))

@@ -4,8 +4,8 @@ The signals (all computed vectorised, per row):
 
 ``interval_width``
     log(upper / lower) of the calibrated 80 % interval (see ``calibration``). Wide when the
-    quantile models disagree or the row's novelty regime (unseen device / model) had large
-    held-out errors.
+    quantile models disagree, the row's novelty regime (unseen device / model) had large
+    held-out errors, or the row is far from the training rows (its margin grows with distance).
 ``spread``
     Standard deviation, in log units, of the XGBoost, LightGBM and CatBoost predictions. The
     three learners agree where the data pins the answer down and drift apart when they

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from predictive_performance.reports import LOW_CONFIDENCE_HATCH
+from predictive_performance.reports import LOW_CONFIDENCE_HATCH, number
 
 MEASURED_COLOUR = "#1f77b4"
 CATALOG_ONLY_COLOUR = "#ff7f0e"
@@ -29,13 +29,6 @@ CATALOG_ONLY_LABEL = " (catalog only)"
 
 
 HIGH_CONFIDENCE = 0.8
-
-
-def number(value: float | None) -> str:
-    """A predicted figure as people read it: thousands separated, three significant digits under 100."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def confidence_label(confidence: float | None, threshold: float) -> str:

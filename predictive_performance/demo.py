@@ -28,7 +28,6 @@ from predictive_performance.charts import (
     confidence_word,
     interval_bars,
     metric_intervals,
-    number,
     write_png,
 )
 from predictive_performance.names import is_platform
@@ -40,6 +39,7 @@ from predictive_performance.predict import (
     metric_column,
 )
 from predictive_performance.recommend import objective_for
+from predictive_performance.reports import number
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 CONFIDENCE_STYLES = {"high": "green", "medium": "yellow", "low": "red", "n/a": "dim"}

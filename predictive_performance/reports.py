@@ -17,6 +17,7 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,12 +35,20 @@ UNITS = {"throughput": "items/s", "latency_ms": "ms per batch", "memory_mb": "MB
 LOW_CONFIDENCE_HATCH = "///"
 
 
-def _format(value: float) -> str:
+def number(value: float | None, compact: bool = False) -> str:
+    """A predicted figure as people read it: thousands separated, three significant digits under 100.
+
+    ``compact``: scientific notation outside 0.01-100,000, for cells that must stay narrow (heatmaps,
+    where Lambda throughputs reach 10^10 items/s).
+    """
     if value is None or not np.isfinite(value):
         return "n/a"
-    if abs(value) >= 1e5 or abs(value) < 1e-2:
+    if compact and (abs(value) >= 1e5 or abs(value) < 1e-2):
         return f"{value:.2e}"
-    return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+_compact = partial(number, compact=True)
 
 
 def _png(figure: Figure) -> bytes:
@@ -99,7 +108,7 @@ def heatmap_figure(matrix: pd.DataFrame, confidence_threshold: float = 0.5, titl
             axes.text(
                 j,
                 i,
-                f"{_format(value)}\n{conf_text}",
+                f"{_compact(value)}\n{conf_text}",
                 ha="center",
                 va="center",
                 fontsize=8,
@@ -195,9 +204,9 @@ def comparison_table(predictions: pd.DataFrame, metric: str, confidence_threshol
             "batch size": predictions["batch_size"],
             "precision": predictions["precision"],
             "mode": predictions["mode"],
-            "prediction": predictions[f"{metric}_pred"].map(_format),
+            "prediction": predictions[f"{metric}_pred"].map(_compact),
             "80% interval": [
-                f"{_format(lo)} – {_format(hi)}"
+                f"{_compact(lo)} – {_compact(hi)}"
                 for lo, hi in zip(predictions[f"{metric}_lower"], predictions[f"{metric}_upper"], strict=True)
             ],
             "confidence": predictions[f"{metric}_confidence"].map(lambda c: f"{c:.2f}" if np.isfinite(c) else "n/a"),
@@ -218,7 +227,7 @@ def best_per_model(predictions: pd.DataFrame, metric: str) -> pd.DataFrame:
             "model": best["model_name"],
             "batch size": best["batch_size"],
             "best hardware": best["hardware_name"],
-            "prediction": best[f"{metric}_pred"].map(_format),
+            "prediction": best[f"{metric}_pred"].map(_compact),
             "confidence": best[f"{metric}_confidence"].map(lambda c: f"{c:.2f}" if np.isfinite(c) else "n/a"),
         }
     ).reset_index(drop=True)
@@ -376,7 +385,7 @@ def _display(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """The columns present, floats rounded for reading; spaced names, so headers wrap instead of widening the page."""
     shown = frame[[c for c in columns if c in frame.columns]].copy()
     for column in shown.select_dtypes("float").columns:
-        shown[column] = shown[column].map(_format)
+        shown[column] = shown[column].map(_compact)
     return shown.rename(columns=lambda c: c.replace("_", " "))
 
 
@@ -412,7 +421,7 @@ def matrix_markdown(rows: pd.DataFrame, metric: str) -> str:
     """Hardware x batch size of one setting as a markdown table, each cell ``value (confidence)``."""
     frame = heatmap_frame(rows, metric)
     frame["cell"] = [
-        f"{_format(v)} ({c:.2f})" if np.isfinite(c) else _format(v)
+        f"{_compact(v)} ({c:.2f})" if np.isfinite(c) else _compact(v)
         for v, c in zip(frame["value"], frame["confidence"], strict=True)
     ]
     table = frame.pivot_table(index="hardware", columns="batch_size", values="cell", aggfunc="first", sort=False)

@@ -7,9 +7,11 @@
 per seed, into a fixed held-out test set (30 %) and a pool. Each strategy starts from the same
 random seed set and adds ``--step`` pool rows per round:
 
-``active``       ``active_learning.greedy_gain_order``: uncertainty (spread of a small bagged
-                 LightGBM ensemble) + diversity (distance in the models' standardised novelty
-                 space to labelled and chosen rows) + expected model change (the leaf-change proxy).
+``active``       ``active_learning.greedy_gain_order`` with the default ``GainWeights``: uncertainty
+                 (spread of a small bagged LightGBM ensemble) + diversity (``DiversitySpace``:
+                 distance in the models' standardised novelty space times the difference between
+                 the ensemble's predicted value and the labelled and chosen rows' values) + expected
+                 model change (the leaf-change proxy).
 ``random``       uniformly at random.
 ``uncertainty``  the largest ensemble spread alone.
 
@@ -35,6 +37,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from predictive_performance.active_learning import (
+    DiversitySpace,
     GainWeights,
     greedy_gain_order,
     leaf_change_scores,
@@ -87,14 +90,15 @@ def pick(
     if strategy == "random":
         return rng.choice(pool, min(step, len(pool)), replace=False)
     members = [fit(X[labelled], y[labelled], seed * 100 + k, bagging=True) for k in range(ENSEMBLE)]
-    spread = np.std([m.predict(X[pool]) for m in members], axis=0)
+    predictions = np.array([m.predict(X[pool]) for m in members])
+    spread = predictions.std(axis=0)
     if strategy == "uncertainty":
         return pool[np.argsort(-spread, kind="stable")[:step]]
     uncertainty = minmax(spread)
     change = minmax(leaf_change_scores(members[0], X[pool], X[labelled], spread))
     scored = pd.DataFrame({"uncertainty": uncertainty, "expected_model_change": change})
-    order = greedy_gain_order(scored, Z[pool], Z[labelled], step, GainWeights(), radius)
-    return pool[order]
+    space = DiversitySpace.build(Z[pool], Z[labelled], predictions.mean(axis=0), y[labelled], spacing=radius)
+    return pool[greedy_gain_order(scored, space, step, GainWeights())]
 
 
 def curves(frame: pd.DataFrame, metric: str, seeds: int, initial: int, step: int, rounds: int) -> dict[str, np.ndarray]:

@@ -5,10 +5,13 @@ Every untested cell of ``marts.coverage_gaps`` is scored with the latest saved m
 
 ``uncertainty``            the calibrated interval width and the ensemble members' spread (log space),
                            each min-max scaled over the candidates, averaged over the metrics.
-``diversity``              distance, in the models' standardised novelty space (the
-                           ``NeighbourIndex`` space the confidence score uses), to the nearest tested
-                           configuration and, while a set is being chosen, to those already chosen;
-                           ``d / (d + 1)`` with d in units of the typical spacing of tested rows.
+``diversity``              distance to the nearest tested configuration and, while a set is being
+                           chosen, to those already chosen (``DiversitySpace``): the distance in the
+                           models' standardised novelty space (the ``NeighbourIndex`` space the
+                           confidence score uses) times the difference between the candidate's
+                           predicted throughput and the tested row's measured one (log, relative to
+                           the roofline); ``d / (d + scale)``, scale the typical spacing of tested
+                           rows times the spread of their measured values.
 ``expected_model_change``  a leaf-change proxy for gradient-boosted trees: a new label moves the value
                            of every leaf it falls into by about ``residual / (n_leaf + 1)``, so the
                            expected change is the mean over trees of ``sigma / (n_leaf + 1)`` with
@@ -52,7 +55,7 @@ from predictive_performance.modeling import (
     prepare_configurations,
     train_and_register,
 )
-from predictive_performance.modeling.training import metric_rows
+from predictive_performance.modeling.training import metric_rows, offset
 from predictive_performance.prediction_matrix import prediction_grid
 from predictive_performance.recommend import objective_for, rank_hardware, score, with_catalog
 from predictive_performance.warehouse import Warehouse
@@ -84,9 +87,16 @@ CHUNK = 8192
 
 @dataclass(frozen=True)
 class GainWeights:
-    uncertainty: float = 0.4
-    diversity: float = 0.3
-    expected_model_change: float = 0.3
+    """How the signals combine into ``expected_information_gain``.
+
+    The defaults are measured (``benchmarks/active_learning_curve.py``, 16 seeds): every weight on
+    the leaf-change proxy (0.1 and 0.3 tried) needed more tests than leaving it out, so it is
+    published in the queue for people to read and weigh, but weighs nothing by default.
+    """
+
+    uncertainty: float = 0.5
+    diversity: float = 0.5
+    expected_model_change: float = 0.0
 
     def combine(self, uncertainty: np.ndarray, diversity: np.ndarray, change: np.ndarray) -> np.ndarray:
         total = self.uncertainty + self.diversity + self.expected_model_change
@@ -129,30 +139,90 @@ def uncertainty_scores(components: pd.DataFrame, metrics: Iterable[str] | None =
     return np.clip(np.mean(parts, axis=0), 0.0, 1.0)
 
 
-def nearest_distance(Z: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
-    """Euclidean distance from each row of ``Z`` to the nearest row of ``reference`` (inf if none)."""
+def nearest_distance(
+    Z: np.ndarray,
+    reference: np.ndarray | None,
+    values: np.ndarray | None = None,
+    reference_values: np.ndarray | None = None,
+) -> np.ndarray:
+    """Distance from each row of ``Z`` to the nearest row of ``reference`` (inf if none).
+
+    Euclidean; with ``values`` (one per row of ``Z``) and ``reference_values``, the distance to a
+    reference row is the Euclidean one times the absolute difference of the values.
+    """
     Z = np.asarray(Z, dtype=np.float64)
     if reference is None or len(reference) == 0:
         return np.full(len(Z), np.inf)
     R = np.asarray(reference, dtype=np.float64)
+    joint = values is not None and reference_values is not None
     out = np.empty(len(Z))
     r2 = (R**2).sum(axis=1)
     for start in range(0, len(Z), CHUNK):
         block = Z[start : start + CHUNK]
-        d2 = (block**2).sum(axis=1)[:, None] + r2[None, :] - 2.0 * block @ R.T
-        out[start : start + len(block)] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+        d = np.sqrt(np.maximum((block**2).sum(axis=1)[:, None] + r2[None, :] - 2.0 * block @ R.T, 0.0))
+        if joint:
+            d *= np.abs(np.asarray(values)[start : start + len(block), None] - np.asarray(reference_values)[None, :])
+        out[start : start + len(block)] = d.min(axis=1)
     return out
 
 
-def diversity_scores(
-    Z: np.ndarray, tested: np.ndarray | None, chosen: np.ndarray | None = None, scale: float = 1.0
-) -> np.ndarray:
-    """``d / (d + scale)`` with d the distance to the nearest tested or chosen row: 0 on top of one, towards 1 far away."""
-    references = [r for r in (tested, chosen) if r is not None and len(r)]
-    if not references:
-        return np.ones(len(Z))
-    d = nearest_distance(Z, np.vstack(references))
-    return d / (d + max(scale, 1e-12))
+@dataclass(frozen=True)
+class DiversitySpace:
+    """Where the diversity of candidates is measured against the tested configurations.
+
+    ``Z`` / ``tested_Z`` are rows of the models' standardised novelty space. With ``values`` (a
+    candidate's predicted log value of the anchor metric, relative to its roofline) and
+    ``tested_values`` (the measured ones), the distance between two configurations is their feature
+    distance times their value difference (improved greedy sampling, Wu, Lin & Huang 2019): a
+    candidate is novel when no tested configuration is both near it and measured near what it is
+    predicted to reach, so tests spread over the range of outcomes as well as over the features.
+    Diversity is ``d / (d + scale)`` with a fixed scale (the typical feature spacing, times the
+    spread of the measured values when there are values), so it fades as tests fill the space and
+    uncertainty decides more of the later picks.
+    """
+
+    Z: np.ndarray
+    tested_Z: np.ndarray
+    values: np.ndarray | None = None
+    tested_values: np.ndarray | None = None
+    scale: float = 1.0
+
+    @classmethod
+    def build(
+        cls,
+        Z: np.ndarray,
+        tested_Z: np.ndarray,
+        values: np.ndarray | None = None,
+        tested_values: np.ndarray | None = None,
+        spacing: float = 1.0,
+    ) -> DiversitySpace:
+        """The space with ``scale = spacing * std(tested_values)`` (``spacing`` without values);
+        a candidate without a finite predicted value takes the median measured value."""
+        Z, tested_Z = np.asarray(Z, dtype=np.float64), np.asarray(tested_Z, dtype=np.float64)
+        if values is None or tested_values is None:
+            return cls(Z, tested_Z, scale=spacing)
+        tested_values = np.asarray(tested_values, dtype=np.float64)
+        fill = float(np.nanmedian(tested_values)) if np.isfinite(tested_values).any() else 0.0
+        values = np.where(np.isfinite(values), values, fill)
+        tested_values = np.where(np.isfinite(tested_values), tested_values, fill)
+        spread = float(np.std(tested_values))
+        return cls(Z, tested_Z, values, tested_values, spacing * spread if spread > 1e-12 else spacing)
+
+    def to_tested(self) -> np.ndarray:
+        """Each candidate's distance to the nearest tested configuration."""
+        return nearest_distance(self.Z, self.tested_Z, self.values, self.tested_values)
+
+    def to_candidate(self, position: int) -> np.ndarray:
+        """Each candidate's distance to the candidate at ``position`` (taken as tested at its predicted value)."""
+        at = slice(position, position + 1)
+        if self.values is None:
+            return nearest_distance(self.Z, self.Z[at])
+        return nearest_distance(self.Z, self.Z[at], self.values, self.values[at])
+
+    def diversity(self, distance: np.ndarray) -> np.ndarray:
+        """``d / (d + scale)``: 0 on top of a tested configuration, towards 1 far from all; 1 when none is tested."""
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isfinite(distance), distance / (distance + max(self.scale, 1e-12)), 1.0)
 
 
 def leaf_change_scores(
@@ -269,30 +339,27 @@ def select_batch(
 
 def greedy_gain_order(
     scored: pd.DataFrame,
-    Z: np.ndarray,
-    tested_Z: np.ndarray | None,
+    space: DiversitySpace,
     budget: int,
     weights: GainWeights = GainWeights(),
-    scale: float = 1.0,
     value: np.ndarray | None = None,
 ) -> list[int]:
     """Positions of ``budget`` rows chosen one at a time, each maximising the gain with diversity
     recomputed against the tested rows and those already chosen. ``value`` (optional) multiplies the gain."""
     u = scored["uncertainty"].to_numpy(dtype=float)
     c = scored["expected_model_change"].to_numpy(dtype=float)
-    nearest = nearest_distance(Z, tested_Z)
+    nearest = space.to_tested()
     factor = np.ones(len(scored)) if value is None else np.asarray(value, dtype=float)
     available = np.ones(len(scored), dtype=bool)
     chosen: list[int] = []
     while len(chosen) < budget and available.any():
-        with np.errstate(invalid="ignore"):
-            d = np.where(np.isfinite(nearest), nearest / (nearest + scale), 1.0)
-        gain = np.where(available, weights.combine(u, d, c) * factor, -np.inf)
+        gain = np.where(available, weights.combine(u, space.diversity(nearest), c) * factor, -np.inf)
         best = int(np.argmax(gain))
         chosen.append(best)
         available[best] = False
-        nearest = np.minimum(nearest, nearest_distance(Z, Z[best : best + 1]))
-        available &= nearest > 1e-9
+        nearest = np.minimum(nearest, space.to_candidate(best))
+        # a configuration identical in features to a chosen one adds nothing
+        available &= np.abs(space.Z - space.Z[best]).max(axis=1) > 1e-9
     return chosen
 
 
@@ -391,8 +458,7 @@ class ActiveLearningSystem:
         self.warehouse = self.warehouse or Warehouse.from_env()
         self.artifacts = Path(self.artifacts) if self.artifacts is not None else artifacts_dir()
         self._scored: pd.DataFrame | None = None
-        self._Z: np.ndarray | None = None
-        self._tested_Z: np.ndarray | None = None
+        self._space: DiversitySpace | None = None
         self._queue: pd.DataFrame | None = None
 
     # scoring ------------------------------------------------------------------------------------------
@@ -422,14 +488,10 @@ class ActiveLearningSystem:
         predicted = predict(frame, versions=versions, components=True)
         metrics = list(versions)
         uncertainty = uncertainty_scores(predicted, metrics)
-        anchor = versions.get("throughput") or next(iter(versions.values()))
-        model = anchor.model
-        index = model.neighbours
-        self._Z = index.transform(model.spec.matrix(frame)).astype(np.float64)
-        self._tested_Z = np.asarray(index.reference, dtype=np.float64)
-        self._radius = float(index.radius)
-        diversity = diversity_scores(self._Z, self._tested_Z, scale=self._radius)
-        change = self._model_change(frame, predicted, versions)
+        training = load_training_frame(self.warehouse)
+        self._space = self._diversity_space(frame, predicted, training, versions)
+        diversity = self._space.diversity(self._space.to_tested())
+        change = self._model_change(frame, predicted, versions, training)
         gain = self.weights.combine(uncertainty, diversity, change)
         keep = [c for c in predicted.columns if c.endswith(("_pred", "_lower", "_upper", "_confidence"))]
         scored = frame[
@@ -460,10 +522,32 @@ class ActiveLearningSystem:
         self._queue = None
         return scored
 
+    @staticmethod
+    def _diversity_space(
+        frame: pd.DataFrame, predicted: pd.DataFrame, training: pd.DataFrame, versions: dict[str, ModelVersion]
+    ) -> DiversitySpace:
+        """Novelty space of the throughput model (else the first metric's): candidates at their
+        predicted value, the warehouse's tested rows at their measured one."""
+        metric = "throughput" if "throughput" in versions else next(iter(versions))
+        model = versions[metric].model
+        index, formulation = model.neighbours, model.settings.formulation
+        Z = index.transform(model.spec.matrix(frame))
+        rows = metric_rows(training, metric, (formulation,))
+        if rows.empty:
+            return DiversitySpace.build(Z, index.reference, spacing=index.radius)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.log(predicted[f"{metric}_pred"].to_numpy(dtype=float)) - offset(frame, metric, formulation)
+            tested_values = np.log(rows[metric].to_numpy(dtype=float)) - offset(rows, metric, formulation)
+        tested_Z = index.transform(model.spec.matrix(rows))
+        return DiversitySpace.build(Z, tested_Z, values, tested_values, spacing=index.radius)
+
     def _model_change(
-        self, frame: pd.DataFrame, predicted: pd.DataFrame, versions: dict[str, ModelVersion]
+        self,
+        frame: pd.DataFrame,
+        predicted: pd.DataFrame,
+        versions: dict[str, ModelVersion],
+        training: pd.DataFrame,
     ) -> np.ndarray:
-        training = load_training_frame(self.warehouse)
         parts = []
         for metric, version in versions.items():
             model = version.model
@@ -487,7 +571,7 @@ class ActiveLearningSystem:
     def recommend_configurations(self, budget: int = 20) -> list[dict]:
         """The ``budget`` most informative untested configurations, chosen greedily (diversity to tested and chosen)."""
         scored = self.score_candidates()
-        order = greedy_gain_order(scored, self._Z, self._tested_Z, budget, self.weights, self._radius)
+        order = greedy_gain_order(scored, self._space, budget, self.weights)
         chosen = self._with_selection_gain(scored, order)
         return self._records(chosen[QUEUE_COLUMNS])
 
@@ -496,14 +580,15 @@ class ActiveLearningSystem:
     ) -> pd.DataFrame:
         """The chosen rows, their diversity and gain as they were when picked (against tested + earlier picks)."""
         chosen = scored.iloc[order].copy()
-        diversity = []
-        for i, position in enumerate(order):
-            reference = np.vstack([self._tested_Z, self._Z[order[:i]]]) if i else self._tested_Z
-            d = nearest_distance(self._Z[position : position + 1], reference)[0]
-            diversity.append(d / (d + self._radius) if np.isfinite(d) else 1.0)
+        nearest = self._space.to_tested()
+        distance = []
+        for position in order:
+            distance.append(nearest[position])
+            nearest = np.minimum(nearest, self._space.to_candidate(position))
+        diversity = self._space.diversity(np.asarray(distance))
         chosen["diversity"] = diversity
         chosen["expected_information_gain"] = self.weights.combine(
-            chosen["uncertainty"].to_numpy(), np.asarray(diversity), chosen["expected_model_change"].to_numpy()
+            chosen["uncertainty"].to_numpy(), diversity, chosen["expected_model_change"].to_numpy()
         ) * (1.0 if factor is None else factor[order])
         chosen["rank"] = np.arange(1, len(order) + 1)
         return chosen.reset_index(drop=True)
@@ -543,7 +628,7 @@ class ActiveLearningSystem:
         positions = lookup.reindex(keys)
         if positions.isna().any():
             return None
-        return self._Z[positions.to_numpy(dtype=int)]
+        return self._space.Z[positions.to_numpy(dtype=int)]
 
     def suggest_test_batch(
         self,
@@ -559,7 +644,7 @@ class ActiveLearningSystem:
             configurations = self.queue_table().head(500)
         frame = pd.DataFrame(configurations).reset_index(drop=True)
         Z = self._space_for(frame)
-        reference = self._tested_Z if Z is not None else None
+        reference = self._space.tested_Z if Z is not None else None
         batch = select_batch(
             frame,
             batch_size,
@@ -596,7 +681,7 @@ class ActiveLearningSystem:
             raise ValueError(f"no trained {objective.metric} model: cannot optimise for {optimize_for!r}")
         relevance = recommender.decision_relevance(scored, objective.name)
         factor = (1.0 + relevance) / 2.0
-        order = greedy_gain_order(scored, self._Z, self._tested_Z, test_budget, self.weights, self._radius, factor)
+        order = greedy_gain_order(scored, self._space, test_budget, self.weights, factor)
         chosen = self._with_selection_gain(scored, order, factor)
         chosen["decision_relevance"] = relevance[order]
         contested = scored.loc[relevance > 0, ["model_name", "mode"]].drop_duplicates()

@@ -538,8 +538,8 @@ def _queue_section(queue: pd.DataFrame, batch: pd.DataFrame) -> list[str]:
     if queue.empty:
         return ["<p class='note'>No active-learning queue published yet.</p>"]
     parts = [
-        "<p class='note'>Untested configurations ranked by expected information gain (uncertainty, diversity and "
-        "expected model change combined).</p>",
+        "<p class='note'>Untested configurations ranked by expected information gain (a weighted mean of "
+        "uncertainty, diversity and expected model change).</p>",
         _html_table(_display(queue, QUEUE_COLUMNS)),
     ]
     if len(batch):

@@ -16,8 +16,8 @@ from predictive_performance.active_learning import (
     QUEUE_COLUMNS,
     QUEUE_TABLE,
     ActiveLearningSystem,
+    DiversitySpace,
     HardwareRecommender,
-    diversity_scores,
     greedy_gain_order,
     leaf_change_scores,
     minmax,
@@ -49,13 +49,24 @@ def test_minmax_and_uncertainty_are_0_to_1_and_grow_with_width_and_spread():
 
 
 def test_diversity_grows_with_distance_to_tested_and_chosen():
-    tested = np.zeros((1, 3))
-    Z = np.array([[0.0, 0, 0], [0.5, 0, 0], [2.0, 0, 0], [10.0, 0, 0]])
-    d = diversity_scores(Z, tested)
+    space = DiversitySpace.build(np.array([[0.0, 0, 0], [0.5, 0, 0], [2.0, 0, 0], [10.0, 0, 0]]), np.zeros((1, 3)))
+    d = space.diversity(space.to_tested())
     assert d[0] == 0.0 and np.all(np.diff(d) > 0) and d.max() < 1.0
-    # a chosen configuration next to the far one takes its diversity away
-    assert diversity_scores(Z, tested, chosen=np.array([[10.0, 0, 0]]))[3] == 0.0
-    assert diversity_scores(Z, None).tolist() == [1.0] * 4
+    # choosing the far configuration takes its diversity away
+    assert space.diversity(np.minimum(space.to_tested(), space.to_candidate(3)))[3] == 0.0
+    assert space.diversity(np.full(4, np.inf)).tolist() == [1.0] * 4
+
+
+def test_diversity_with_values_counts_what_a_candidate_is_predicted_to_measure():
+    # two candidates equally far from the one tested row: the one predicted far from its measured value is novel
+    Z = np.array([[1.0, 0.0], [0.0, 1.0], [3.0, 3.0]])
+    space = DiversitySpace.build(Z, np.zeros((1, 2)), values=np.array([0.0, 2.0, 1.0]), tested_values=np.array([0.0]))
+    d = space.diversity(space.to_tested())
+    assert d[0] == 0.0 and d[1] > 0.0
+    assert space.scale == 1.0  # one measured value has no spread: the feature spacing alone
+    # a candidate without a prediction takes the median measured value
+    missing = DiversitySpace.build(Z[:1], np.zeros((1, 2)), values=np.array([np.nan]), tested_values=np.array([0.5]))
+    assert missing.values.tolist() == [0.5]
 
 
 def test_leaf_change_is_larger_where_training_rows_are_sparse():
@@ -118,7 +129,7 @@ def test_greedy_order_spreads_choices():
     # two tight clusters, the first slightly more uncertain: the second pick must come from the other cluster
     Z = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.0], [5.0, 5.0], [5.01, 5.0]])
     scored = pd.DataFrame({"uncertainty": [1.0, 0.99, 0.98, 0.9, 0.89], "expected_model_change": [0.5] * 5})
-    order = greedy_gain_order(scored, Z, np.array([[-20.0, -20.0]]), 2, scale=1.0)
+    order = greedy_gain_order(scored, DiversitySpace.build(Z, np.array([[-20.0, -20.0]])), 2)
     assert order[0] == 0 and order[1] in (3, 4)
 
 

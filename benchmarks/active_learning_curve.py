@@ -98,7 +98,8 @@ def pick(
     change = minmax(leaf_change_scores(members[0], X[pool], X[labelled], spread))
     scored = pd.DataFrame({"uncertainty": uncertainty, "expected_model_change": change})
     space = DiversitySpace.build(Z[pool], Z[labelled], predictions.mean(axis=0), y[labelled], spacing=radius)
-    return pool[greedy_gain_order(scored, space, step, GainWeights())]
+    order, _ = greedy_gain_order(scored, space, step, GainWeights())
+    return pool[order]
 
 
 def curves(frame: pd.DataFrame, metric: str, seeds: int, initial: int, step: int, rounds: int) -> dict[str, np.ndarray]:

@@ -306,15 +306,13 @@ def select_batch(
         positive = pairwise[pairwise > 1e-9]
         scale = float(np.median(positive)) if positive.size else 1.0
     value_scaled = value / value[eligible].max() if eligible.any() and value[eligible].max() > 0 else value
-    nearest = (
-        nearest_distance(Z, reference) if reference is not None and len(reference) else np.full(len(frame), np.inf)
-    )
+    space = DiversitySpace.build(Z, np.empty((0, Z.shape[1])) if reference is None else reference, spacing=scale)
+    nearest = space.to_tested()
     used: dict[str, int] = {}
     chosen, diversity_at = [], []
     available = eligible.copy()
     while len(chosen) < batch_size and available.any():
-        with np.errstate(invalid="ignore"):
-            diversity = np.where(np.isfinite(nearest), nearest / (nearest + scale), 1.0)
+        diversity = space.diversity(nearest)
         objective = (1.0 - w) * value_scaled + w * diversity
         objective = np.where(available, objective, -np.inf)
         best = int(np.argmax(objective))
@@ -326,7 +324,7 @@ def select_batch(
         if p in constraints and used[p] >= constraints[p]:
             available &= (platform != p).to_numpy()
         if w > 0:
-            nearest = np.minimum(nearest, nearest_distance(Z, Z[best : best + 1]))
+            nearest = np.minimum(nearest, space.to_candidate(best))
             # an exact duplicate adds nothing
             available &= nearest > 1e-9
     out = frame.iloc[chosen].copy()
@@ -343,24 +341,28 @@ def greedy_gain_order(
     budget: int,
     weights: GainWeights = GainWeights(),
     value: np.ndarray | None = None,
-) -> list[int]:
+) -> tuple[list[int], np.ndarray]:
     """Positions of ``budget`` rows chosen one at a time, each maximising the gain with diversity
-    recomputed against the tested rows and those already chosen. ``value`` (optional) multiplies the gain."""
+    recomputed against the tested rows and those already chosen, and each pick's diversity when it
+    was chosen. ``value`` (optional) multiplies the gain."""
     u = scored["uncertainty"].to_numpy(dtype=float)
     c = scored["expected_model_change"].to_numpy(dtype=float)
     nearest = space.to_tested()
     factor = np.ones(len(scored)) if value is None else np.asarray(value, dtype=float)
     available = np.ones(len(scored), dtype=bool)
     chosen: list[int] = []
+    diversity_at: list[float] = []
     while len(chosen) < budget and available.any():
-        gain = np.where(available, weights.combine(u, space.diversity(nearest), c) * factor, -np.inf)
+        diversity = space.diversity(nearest)
+        gain = np.where(available, weights.combine(u, diversity, c) * factor, -np.inf)
         best = int(np.argmax(gain))
         chosen.append(best)
+        diversity_at.append(float(diversity[best]))
         available[best] = False
         nearest = np.minimum(nearest, space.to_candidate(best))
         # a configuration identical in features to a chosen one adds nothing
         available &= np.abs(space.Z - space.Z[best]).max(axis=1) > 1e-9
-    return chosen
+    return chosen, np.asarray(diversity_at)
 
 
 # --- hardware recommendations ---------------------------------------------------------------------
@@ -571,21 +573,15 @@ class ActiveLearningSystem:
     def recommend_configurations(self, budget: int = 20) -> list[dict]:
         """The ``budget`` most informative untested configurations, chosen greedily (diversity to tested and chosen)."""
         scored = self.score_candidates()
-        order = greedy_gain_order(scored, self._space, budget, self.weights)
-        chosen = self._with_selection_gain(scored, order)
+        order, diversity = greedy_gain_order(scored, self._space, budget, self.weights)
+        chosen = self._with_selection_gain(scored, order, diversity)
         return self._records(chosen[QUEUE_COLUMNS])
 
     def _with_selection_gain(
-        self, scored: pd.DataFrame, order: list[int], factor: np.ndarray | None = None
+        self, scored: pd.DataFrame, order: list[int], diversity: np.ndarray, factor: np.ndarray | None = None
     ) -> pd.DataFrame:
-        """The chosen rows, their diversity and gain as they were when picked (against tested + earlier picks)."""
+        """The chosen rows with the diversity and gain they had when picked (against tested + earlier picks)."""
         chosen = scored.iloc[order].copy()
-        nearest = self._space.to_tested()
-        distance = []
-        for position in order:
-            distance.append(nearest[position])
-            nearest = np.minimum(nearest, self._space.to_candidate(position))
-        diversity = self._space.diversity(np.asarray(distance))
         chosen["diversity"] = diversity
         chosen["expected_information_gain"] = self.weights.combine(
             chosen["uncertainty"].to_numpy(), diversity, chosen["expected_model_change"].to_numpy()
@@ -681,8 +677,8 @@ class ActiveLearningSystem:
             raise ValueError(f"no trained {objective.metric} model: cannot optimise for {optimize_for!r}")
         relevance = recommender.decision_relevance(scored, objective.name)
         factor = (1.0 + relevance) / 2.0
-        order = greedy_gain_order(scored, self._space, test_budget, self.weights, factor)
-        chosen = self._with_selection_gain(scored, order, factor)
+        order, diversity = greedy_gain_order(scored, self._space, test_budget, self.weights, factor)
+        chosen = self._with_selection_gain(scored, order, diversity, factor)
         chosen["decision_relevance"] = relevance[order]
         contested = scored.loc[relevance > 0, ["model_name", "mode"]].drop_duplicates()
         table = chosen[

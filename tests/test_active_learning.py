@@ -129,7 +129,7 @@ def test_greedy_order_spreads_choices():
     # two tight clusters, the first slightly more uncertain: the second pick must come from the other cluster
     Z = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.0], [5.0, 5.0], [5.01, 5.0]])
     scored = pd.DataFrame({"uncertainty": [1.0, 0.99, 0.98, 0.9, 0.89], "expected_model_change": [0.5] * 5})
-    order = greedy_gain_order(scored, DiversitySpace.build(Z, np.array([[-20.0, -20.0]])), 2)
+    order, _ = greedy_gain_order(scored, DiversitySpace.build(Z, np.array([[-20.0, -20.0]])), 2)
     assert order[0] == 0 and order[1] in (3, 4)
 
 

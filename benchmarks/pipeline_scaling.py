@@ -36,7 +36,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE  # noqa: E402
-from predictive_performance.schema import METRICS, RESULT_COLUMNS  # noqa: E402
+from predictive_performance.schema import RESULT_COLUMNS  # noqa: E402
+from predictive_performance.vocabulary import metric_columns  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 NOISE = 0.05  # standard deviation of the log-normal factor on each measurement
@@ -79,7 +80,7 @@ def synthetic_rows(base: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame
     """``rows`` rows drawn with replacement from ``base``, each measurement times exp(N(0, NOISE))."""
     rng = np.random.default_rng(seed)
     out = base.iloc[rng.integers(0, len(base), rows)].reset_index(drop=True)
-    for metric in METRICS:
+    for metric in metric_columns():
         out[metric] = out[metric] * np.exp(rng.normal(0.0, NOISE, rows))
     out["source"] = SYNTHETIC_SOURCE
     return out

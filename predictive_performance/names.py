@@ -28,7 +28,7 @@ import yaml
 
 from predictive_performance.config import DBT_PROJECT_DIR
 from predictive_performance.ingest.lambda_csv import parse_system_name
-from predictive_performance.schema import MODES, PLATFORMS, PRECISIONS
+from predictive_performance.vocabulary import MODES, PLATFORMS, PRECISIONS
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 

@@ -1,6 +1,6 @@
 """The canonical benchmark result and the raw warehouse tables that hold it.
 
-One row is one measured configuration (DESIGN.md section 2). Importers map every
+One row is one measured configuration (docs/architecture.md, "Contracts"). Importers map every
 source format to these columns; the warehouse stores them append-only in
 ``raw.benchmark_results`` together with the load that brought them.
 """
@@ -9,26 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PLATFORMS: frozenset[str] = frozenset(
-    {"cpu", "cuda", "rocm", "mps", "openvino", "qnn", "webnn", "webgpu", "onnxruntime"}
-)
-PRECISIONS: frozenset[str] = frozenset({"fp32", "fp16", "bf16", "int8", "int4", "amp"})
-MODES: frozenset[str] = frozenset({"inference", "training"})
-METRICS: tuple[str, ...] = ("throughput", "latency_ms", "memory_mb", "power_w")
-
-# Spellings seen in the wild, mapped to the canonical precision.
-PRECISION_ALIASES: dict[str, str] = {
-    "float32": "fp32",
-    "float": "fp32",
-    "full": "fp32",
-    "float16": "fp16",
-    "half": "fp16",
-    "bfloat16": "bf16",
-    "qint8": "int8",
-    "int8_dynamic": "int8",
-    "mixed": "amp",
-    "mixed_precision": "amp",
-}
+from predictive_performance.vocabulary import metric_columns
 
 
 @dataclass(frozen=True)
@@ -55,10 +36,7 @@ CANONICAL_COLUMNS: tuple[Column, ...] = (
     Column("precision", "VARCHAR", required=True),
     Column("mode", "VARCHAR", required=True),
     Column("sequence_length", "INTEGER"),
-    Column("throughput", "DOUBLE"),  # items per second, whole system
-    Column("latency_ms", "DOUBLE"),
-    Column("memory_mb", "DOUBLE"),
-    Column("power_w", "DOUBLE"),
+    *(Column(name, "DOUBLE") for name in metric_columns()),  # throughput is items per second of the whole system
     Column("source", "VARCHAR"),
     Column("measured_at", "TIMESTAMP"),
 )
@@ -78,7 +56,6 @@ EXTRA_COLUMNS: tuple[Column, ...] = (
 RESULT_COLUMNS: tuple[Column, ...] = CANONICAL_COLUMNS + EXTRA_COLUMNS
 COLUMN_BY_NAME: dict[str, Column] = {column.name: column for column in RESULT_COLUMNS}
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in CANONICAL_COLUMNS if c.required)
-NON_NEGATIVE_MEASURES: tuple[str, ...] = ("throughput", "latency_ms", "memory_mb", "power_w")
 
 
 def _column_ddl(columns: tuple[Column, ...]) -> str:

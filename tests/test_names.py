@@ -23,7 +23,7 @@ from predictive_performance.names import (
     canonical_precision,
     name_key,
 )
-from predictive_performance.schema import PRECISION_ALIASES
+from predictive_performance.vocabulary import PRECISION_ALIASES
 from tests.conftest import write_lambda_fixture
 
 SEEDS = DBT_PROJECT_DIR / "seeds"

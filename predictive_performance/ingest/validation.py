@@ -12,15 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from predictive_performance.schema import (
-    MODES,
-    NON_NEGATIVE_MEASURES,
-    PLATFORMS,
-    PRECISION_ALIASES,
-    PRECISIONS,
-    REQUIRED_COLUMNS,
-    RESULT_COLUMNS,
-)
+from predictive_performance.schema import REQUIRED_COLUMNS, RESULT_COLUMNS
+from predictive_performance.vocabulary import MODES, PLATFORMS, PRECISION_ALIASES, PRECISIONS, metric_columns
 
 INTEGER_LIMIT = 2**31 - 1  # the warehouse stores counts as 32-bit INTEGER
 CELL_COLUMNS = frozenset({"throughput", "batch_size"})
@@ -166,7 +159,7 @@ def _check_ranges(typed: pd.DataFrame, refuse) -> None:
     for name in POSITIVE_SIZES:
         if name in typed:
             refuse(typed[name].fillna(1) <= 0, name, "must be a positive whole number, got {value!r}")
-    for name in NON_NEGATIVE_MEASURES:
+    for name in metric_columns():
         if name in typed:
             refuse(typed[name] < 0, name, "negative value {value!r}")
             refuse(typed[name] == 0, name, "zero is not a measurement; leave the cell empty when unknown")

@@ -44,7 +44,7 @@ from predictive_performance.active_learning import (
     minmax,
 )
 from predictive_performance.modeling import FeatureSpec, NeighbourIndex, load_training_frame
-from predictive_performance.modeling.training import metric_rows, offset
+from predictive_performance.modeling.targets import metric_rows, offset
 from predictive_performance.warehouse import Warehouse
 
 PARAMS = {

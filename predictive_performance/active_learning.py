@@ -55,7 +55,8 @@ from predictive_performance.modeling import (
     prepare_configurations,
     train_and_register,
 )
-from predictive_performance.modeling.training import metric_rows, offset
+from predictive_performance.modeling.targets import metric_rows, offset
+from predictive_performance.vocabulary import metric_columns
 from predictive_performance.prediction_matrix import prediction_grid
 from predictive_performance.recommend import objective_for, rank_hardware, score, with_catalog
 from predictive_performance.warehouse import Warehouse
@@ -466,9 +467,8 @@ class ActiveLearningSystem:
     # scoring ------------------------------------------------------------------------------------------
 
     def versions(self) -> dict[str, ModelVersion]:
-        from predictive_performance.modeling import METRICS
 
-        found = {m: v for m in METRICS if (v := latest_version(m, self.artifacts)) is not None}
+        found = {m: v for m in metric_columns() if (v := latest_version(m, self.artifacts)) is not None}
         if not found:
             raise FileNotFoundError(f"no trained model versions under {self.artifacts}: train first")
         return found

@@ -51,7 +51,6 @@ from predictive_performance.config import artifacts_dir
 from predictive_performance.ingest.lambda_csv import parse_system_name
 from predictive_performance.ingest.validation import INTEGER_LIMIT
 from predictive_performance.modeling import (
-    METRICS,
     UnknownEntityError,
     latest_version,
     load_version,
@@ -61,7 +60,8 @@ from predictive_performance.modeling import (
     predict as predict_frame,
 )
 from predictive_performance.modeling.registry import models_dir
-from predictive_performance.modeling.training import offset
+from predictive_performance.modeling.targets import offset
+from predictive_performance.vocabulary import metric_columns
 from predictive_performance.names import (
     NameResolver,
     canonical_platform,
@@ -185,7 +185,7 @@ class PerformancePredictor:
         if versions:
             self.versions = {metric_column(m): load_version(v, self.artifacts) for m, v in versions.items()}
         else:
-            self.versions = {m: v for m in METRICS if (v := latest_version(m, self.artifacts)) is not None}
+            self.versions = {m: v for m in metric_columns() if (v := latest_version(m, self.artifacts)) is not None}
         if not self.versions:
             raise FileNotFoundError(
                 f"no trained models under {models_dir(self.artifacts)}: run `perfpredict run` first "
@@ -276,7 +276,7 @@ class PerformancePredictor:
             "image_size": _plain(row.get("image_size")),
         }
         low: dict[str, bool] = {}
-        for metric in METRICS:
+        for metric in metric_columns():
             key, trained = METRIC_KEYS[metric], metric in self.versions
             result[key] = _plain(row[f"{metric}_pred"]) if trained else None
             result[f"{key}_lower"] = _plain(row[f"{metric}_lower"]) if trained else None
@@ -284,7 +284,7 @@ class PerformancePredictor:
             result[CONFIDENCE_KEYS[metric]] = _plain(row[f"{metric}_confidence"]) if trained else None
             if trained:
                 low[key] = bool(row[f"{metric}_low_confidence"])
-        result["units"] = {METRIC_KEYS[m]: UNITS[m] for m in METRICS}
+        result["units"] = {METRIC_KEYS[m]: UNITS[m] for m in metric_columns()}
         result["low_confidence"] = low
         result["confidence_threshold"] = self.confidence_threshold
         result["hardware_measured"] = bool(row["hardware_measured"])
@@ -318,13 +318,13 @@ class PerformancePredictor:
         frame = self.resolve(configs, fallback_to_similar)
         features = workload_features(frame, self.models, self.hardware).reset_index(drop=True)
         predicted = predict_frame(features, versions=self.versions).reset_index(drop=True)
-        columns = [f"{m}_{f}" for m in METRICS for f in FIGURES]
-        predicted = predicted.reindex(columns=[*columns, *(f"{m}_model_version" for m in METRICS), "model_version"])
+        columns = [f"{m}_{f}" for m in metric_columns() for f in FIGURES]
+        predicted = predicted.reindex(columns=[*columns, *(f"{m}_model_version" for m in metric_columns()), "model_version"])
         out = frame[[c for c in CONFIG_COLUMNS if c in frame.columns]].reset_index(drop=True)
         out["model_type"] = out["model_name"].map(self.models.set_index("model_name")["model_type"])
         out["hardware_platform"] = features["hardware_platform"].to_numpy()
         out["num_devices"] = features["num_devices"].to_numpy()
-        for metric in METRICS:
+        for metric in metric_columns():
             for figure in FIGURES:
                 out[f"{metric}_{figure}"] = predicted[f"{metric}_{figure}"].to_numpy(dtype=float)
             confidence = out[f"{metric}_confidence"]
@@ -339,7 +339,7 @@ class PerformancePredictor:
             said = map_distinct(out[f"{kind}_name"], lambda name, what=what: f"{name} has no measurements: "
                                 f"predicted from its catalog {what}")
             notes.append(np.where(out[f"{kind}_measured"].to_numpy(), "", said.to_numpy(dtype=object)))
-        untrained = [m for m in METRICS if m not in self.versions]
+        untrained = [m for m in metric_columns() if m not in self.versions]
         if untrained:
             missing = f"no trained model for {', '.join(untrained)} (no measurements yet)"
             notes.append(np.full(len(out), missing, dtype=object))

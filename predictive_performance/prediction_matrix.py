@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from predictive_performance.modeling import METRICS, predict, prepare_configurations
+from predictive_performance.modeling import predict, prepare_configurations
+from predictive_performance.vocabulary import metric_columns
 from predictive_performance.warehouse import Warehouse
 
 GRID_COLUMNS = ["model_name", "hardware_name", "hardware_platform", "batch_size", "precision", "mode", "is_tested"]
@@ -29,9 +30,9 @@ def build_prediction_matrix(warehouse: Warehouse, artifacts: str | Path | None =
     features = prepare_configurations(grid, warehouse)
     predicted = predict(features, artifacts=artifacts)
     # Metrics without a trained model (no data yet) keep empty columns, so readers see one shape.
-    metric_columns = [f"{metric}_{figure}" for metric in METRICS for figure in FIGURES]
-    predicted = predicted.reindex(columns=[*metric_columns, "model_version"])
-    matrix = pd.concat([grid.reset_index(drop=True), predicted[metric_columns].reset_index(drop=True)], axis=1)
+    figure_columns = [f"{metric}_{figure}" for metric in metric_columns() for figure in FIGURES]
+    predicted = predicted.reindex(columns=[*figure_columns, "model_version"])
+    matrix = pd.concat([grid.reset_index(drop=True), predicted[figure_columns].reset_index(drop=True)], axis=1)
     matrix["model_version"] = predicted["model_version"].to_numpy()
     matrix["predicted_at"] = datetime.now(UTC).replace(tzinfo=None)
     return matrix

@@ -26,7 +26,7 @@ from predictive_performance.active_learning import (
 )
 from predictive_performance.modeling import train_and_register
 from predictive_performance.warehouse import Warehouse
-from tests.test_predict import CONFIG, MEASURED, MODELS, seed_catalogs, simulate, write_marts
+from tests.factories import CONFIG, MEASURED, MODELS, seed_catalogs, simulate, write_marts
 
 EXTRA_DEVICES = ["NVIDIA L4", "AMD EPYC 9965"]
 

@@ -39,15 +39,14 @@ from predictive_performance.modeling.registry import (
     train_and_register,
     train_from_warehouse,
 )
+from predictive_performance.modeling.targets import physically_possible
 from predictive_performance.modeling.training import (
     ALGORITHMS,
-    METRICS,
     MetricModel,
     MetricSettings,
     TrainingConfig,
     fit_metric_model,
     load_training_frame,
-    physically_possible,
     train,
     train_metric,
     trainable_metrics,
@@ -56,7 +55,6 @@ from predictive_performance.modeling.training import (
 
 __all__ = [
     "ALGORITHMS",
-    "METRICS",
     "SPLITS",
     "ConfidenceModel",
     "ConformalBands",

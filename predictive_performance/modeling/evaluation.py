@@ -19,7 +19,7 @@ Baseline (``method = 'baseline'``): *roofline-scaled nearest neighbour*. For a h
 the most similar training row -- same model if there is one, else the model with the nearest
 parameters / FLOPs; then the same precision, mode and platform where possible, the nearest batch
 size, device count and device specs -- and scale its measurement by the ratio of the two rows'
-physics references (the roofline for throughput; see ``training.reference``). It is what an
+physics references (the roofline for throughput; see ``targets.reference``). It is what an
 engineer would do by hand with one benchmark table and a spec sheet, so the gap between the two
 rows of a split is what the learned model adds.
 
@@ -42,13 +42,11 @@ import pandas as pd
 
 from predictive_performance.modeling.calibration import regime_of
 from predictive_performance.modeling.folds import random_fold_ids
+from predictive_performance.modeling.targets import column_values, metric_rows, reference
 from predictive_performance.modeling.training import (
     MetricSettings,
     TrainingConfig,
-    column_values,
     fit_metric_model,
-    metric_rows,
-    reference,
     search_rows,
     tune_metric,
 )

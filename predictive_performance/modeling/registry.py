@@ -37,6 +37,7 @@ import xgboost as xgb
 
 from predictive_performance.config import artifacts_dir
 from predictive_performance.publish import transaction
+from predictive_performance.vocabulary import metric_columns
 from predictive_performance.modeling.calibration import ConformalBands
 from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
@@ -323,9 +324,7 @@ def predict(
     ``<metric>_model_version`` per metric and ``model_version``, the versions used, comma-separated.
     """
     if versions is None:
-        from predictive_performance.modeling.training import METRICS
-
-        candidates = metrics or list(METRICS)
+        candidates = metrics or list(metric_columns())
         versions = {m: v for m in candidates if (v := latest_version(m, artifacts)) is not None}
     elif metrics:
         versions = {m: versions[m] for m in metrics}

@@ -58,15 +58,15 @@ from predictive_performance.modeling.calibration import (
 from predictive_performance.modeling.confidence import WITHIN, ConfidenceModel, NeighbourIndex, signal_matrix
 from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import SCHEMES, early_stopping_split, scheme_folds, search_sample
+from predictive_performance.modeling.targets import FORMULATIONS, column_values, metric_rows, offset
+from predictive_performance.vocabulary import metric_columns
 
-METRICS: tuple[str, ...] = ("throughput", "latency_ms", "memory_mb", "power_w")
 ALGORITHMS: tuple[str, ...] = ("xgboost", "lightgbm", "catboost")
 ENSEMBLE = "ensemble"
 # The average is kept unless one learner beats it by more than this (relative grouped RMSE). With
 # ten or fewer devices the CV ranking of close candidates is noise: on the Lambda data two
 # searches moved a single learner's leave-one-hardware-out MAPE by 5 points, the average's by 0.6.
 ENSEMBLE_TOLERANCE = 0.02
-FORMULATIONS: tuple[str, ...] = ("efficiency", "direct")
 TUNING_SCHEMES: tuple[str, ...] = ("new_hardware", "new_model")
 
 log = logging.getLogger(__name__)
@@ -103,82 +103,9 @@ class TrainingConfig:
         return asdict(self)
 
 
-# --- targets --------------------------------------------------------------------------------
-
-
-def column_values(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A column as float64 with NaN for missing (all NaN when the frame lacks it)."""
-    if name not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def reference(frame: pd.DataFrame, metric: str) -> np.ndarray:
-    """The physics reference of a metric (not logged): what an ideal device would show."""
-    devices = np.nan_to_num(column_values(frame, "num_devices"), nan=1.0)
-    if metric == "throughput":
-        return column_values(frame, "roofline_throughput")
-    if metric == "latency_ms":
-        return 1000.0 * column_values(frame, "batch_size") * devices / column_values(frame, "roofline_throughput")
-    if metric == "memory_mb":
-        return column_values(frame, "model_memory_mb")
-    if metric == "power_w":
-        return column_values(frame, "tdp_w") * devices
-    raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
-
-
-def offset(frame: pd.DataFrame, metric: str, formulation: str) -> np.ndarray:
-    """What is added to a model's output to get ``log(metric)``."""
-    if formulation == "direct":
-        return np.zeros(len(frame))
-    if formulation == "efficiency":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.log(reference(frame, metric))
-        values[~np.isfinite(values)] = np.nan
-        return values
-    raise ValueError(f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}")
-
-
-def best_compute_roof(frame: pd.DataFrame) -> np.ndarray:
-    """Items/s if every FLOP ran at the device's fastest published dense rate, whatever the precision.
-
-    An upper bound no measurement can beat: "fp32" training may run on TF32 tensor cores, so the
-    bound uses the best rate the device has (FP16 / BF16 tensor, INT8 for integer precisions).
-    """
-    rates = [column_values(frame, "peak_fp32_tflops"), column_values(frame, "peak_fp16_tflops"), column_values(frame, "peak_bf16_tflops")]
-    best = np.fmax.reduce(rates)
-    if "precision" in frame.columns:
-        integer = frame["precision"].astype("object").isin(["int8", "int4"]).to_numpy()
-        best = np.where(integer, np.fmax(best, column_values(frame, "peak_int8_tops")), best)
-    devices = np.nan_to_num(column_values(frame, "num_devices"), nan=1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return best * 1e12 * devices / column_values(frame, "flops_per_item")
-
-
-def physically_possible(frame: pd.DataFrame) -> np.ndarray:
-    """False for rows whose throughput beats ``best_compute_roof``: a wrong number, not a fast device.
-
-    On the Lambda data these are 16 NCF rows on 4x / 8x H100 SXM5 at 1.0-2.2x the dense tensor
-    peak, next to replicates 30x lower; every other row stays below 0.55x. Such rows would teach
-    the models that a device can beat physics. Rows without a bound are kept.
-    """
-    throughput = column_values(frame, "throughput")
-    bound = best_compute_roof(frame)
-    return ~(np.isfinite(throughput) & np.isfinite(bound) & (throughput > bound))
-
-
-def metric_rows(frame: pd.DataFrame, metric: str, formulations: tuple[str, ...] = FORMULATIONS) -> pd.DataFrame:
-    """Rows usable for a metric: physically possible, a positive measurement, finite offsets."""
-    y = column_values(frame, metric)
-    ok = np.isfinite(y) & (y > 0) & physically_possible(frame)
-    for formulation in formulations:
-        ok &= np.isfinite(offset(frame, metric, formulation))
-    return frame.loc[ok].reset_index(drop=True)
-
-
 def trainable_metrics(frame: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> list[str]:
     """Metrics with at least ``min_rows`` usable rows."""
-    return [m for m in METRICS if len(metric_rows(frame, m, config.formulations)) >= config.min_rows]
+    return [m for m in metric_columns() if len(metric_rows(frame, m, config.formulations)) >= config.min_rows]
 
 
 def search_rows(rows: pd.DataFrame, config: TrainingConfig) -> pd.DataFrame:

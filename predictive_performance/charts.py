@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from predictive_performance.report_html import png_bytes
 from predictive_performance.reports import LOW_CONFIDENCE_HATCH, number
 
 MEASURED_COLOUR = "#1f77b4"
@@ -50,8 +50,7 @@ def write_png(figure: Figure, path: str | Path) -> Path:
     """Render ``figure`` on the Agg canvas into ``path`` (folders created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(figure)
-    figure.savefig(path, format="png", dpi=110, bbox_inches="tight")
+    path.write_bytes(png_bytes(figure))
     return path
 
 

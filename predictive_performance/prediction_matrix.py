@@ -12,11 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from predictive_performance.modeling import predict, prepare_configurations
-from predictive_performance.vocabulary import metric_columns
+from predictive_performance.vocabulary import metrics
 from predictive_performance.warehouse import Warehouse
 
 GRID_COLUMNS = ["model_name", "hardware_name", "hardware_platform", "batch_size", "precision", "mode", "is_tested"]
-FIGURES = ("pred", "lower", "upper", "confidence")
 
 
 def prediction_grid(warehouse: Warehouse) -> pd.DataFrame:
@@ -30,7 +29,7 @@ def build_prediction_matrix(warehouse: Warehouse, artifacts: str | Path | None =
     features = prepare_configurations(grid, warehouse)
     predicted = predict(features, artifacts=artifacts)
     # Metrics without a trained model (no data yet) keep empty columns, so readers see one shape.
-    figure_columns = [f"{metric}_{figure}" for metric in metric_columns() for figure in FIGURES]
+    figure_columns = [column for metric in metrics() for column in metric.figures]
     predicted = predicted.reindex(columns=[*figure_columns, "model_version"])
     matrix = pd.concat([grid.reset_index(drop=True), predicted[figure_columns].reset_index(drop=True)], axis=1)
     matrix["model_version"] = predicted["model_version"].to_numpy()

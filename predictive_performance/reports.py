@@ -11,10 +11,7 @@ every figure, and bars of low-confidence predictions are hatched.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -23,15 +20,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from predictive_performance import vocabulary
+from predictive_performance.report_html import html_page, html_table, inline_image, png_bytes
+
 if TYPE_CHECKING:
     from predictive_performance.report_data import ReportData
 
-UNITS = {"throughput": "items/s", "latency_ms": "ms per batch", "memory_mb": "MB (peak)", "power_w": "W (average)"}
 LOW_CONFIDENCE_HATCH = "///"
 
 
@@ -51,11 +49,16 @@ def number(value: float | None, compact: bool = False) -> str:
 _compact = partial(number, compact=True)
 
 
-def _png(figure: Figure) -> bytes:
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
+def _known_metric(name: str) -> vocabulary.Metric | None:
+    """The vocabulary's metric called ``name``, or None for a frame of some other value."""
+    try:
+        return vocabulary.metric(name)
+    except ValueError:
+        return None
+
+
+def _confidence_text(confidence: pd.Series) -> pd.Series:
+    return confidence.map(lambda c: f"{c:.2f}" if np.isfinite(c) else "n/a")
 
 
 # --- heatmap ---------------------------------------------------------------------------------------
@@ -72,7 +75,8 @@ def heatmap_figure(matrix: pd.DataFrame, confidence_threshold: float = 0.5, titl
         rows
     )
     metric = str(matrix["metric"].iloc[0]) if "metric" in matrix.columns else "value"
-    unit = UNITS.get(metric, "")
+    known = _known_metric(metric)
+    unit = known.unit if known is not None else ""
     data = values.to_numpy(dtype=float)
     finite = data[np.isfinite(data) & (data > 0)]
 
@@ -82,39 +86,12 @@ def heatmap_figure(matrix: pd.DataFrame, confidence_threshold: float = 0.5, titl
         norm = LogNorm(vmin=finite.min(), vmax=finite.max())
     else:
         norm = Normalize(vmin=finite.min() if len(finite) else 0, vmax=finite.max() if len(finite) else 1)
-    cmap = "viridis_r" if metric in ("latency_ms", "memory_mb", "power_w") else "viridis"  # bright = better
+    cmap = "viridis" if known is None or known.higher_is_better else "viridis_r"  # bright = better
     image = axes.imshow(np.ma.masked_invalid(data), cmap=cmap, norm=norm, aspect="auto")
     colorbar = figure.colorbar(image, ax=axes)
     colorbar.set_label(f"predicted {metric} ({unit})" if unit else f"predicted {metric}")
 
-    low_any = False
-    for i in range(data.shape[0]):
-        for j in range(data.shape[1]):
-            value, conf = data[i, j], confidence.to_numpy(dtype=float)[i, j]
-            if not np.isfinite(value):
-                axes.text(j, i, "n/a", ha="center", va="center", fontsize=8, color="grey")
-                continue
-            low = not (conf >= confidence_threshold)
-            low_any |= low
-            if low:  # fade and hatch: the number is a guess far from the measurements
-                axes.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.45, edgecolor="none"))
-                axes.add_patch(
-                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch=LOW_CONFIDENCE_HATCH, edgecolor="grey", lw=0)
-                )
-            rgba = image.cmap(image.norm(value))
-            luminance = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-            color = "black" if low or luminance > 0.55 else "white"
-            conf_text = f"conf {conf:.2f}" if np.isfinite(conf) else "conf n/a"
-            axes.text(
-                j,
-                i,
-                f"{_compact(value)}\n{conf_text}",
-                ha="center",
-                va="center",
-                fontsize=8,
-                color=color,
-                fontweight="normal" if low else "bold",
-            )
+    low_any = _annotate_cells(axes, image, data, confidence.to_numpy(dtype=float), confidence_threshold)
     axes.set_xticks(range(data.shape[1]), [str(c) for c in values.columns])
     axes.set_yticks(range(data.shape[0]), rows)
     axes.set_xlabel("batch size")
@@ -139,13 +116,46 @@ def heatmap_figure(matrix: pd.DataFrame, confidence_threshold: float = 0.5, titl
     return figure
 
 
+def _annotate_cells(axes, image, data: np.ndarray, confidence: np.ndarray, threshold: float) -> bool:
+    """Print value and confidence in each cell; fade and hatch those under ``threshold``. Any such cell?"""
+    low_any = False
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            value, conf = data[i, j], confidence[i, j]
+            if not np.isfinite(value):
+                axes.text(j, i, "n/a", ha="center", va="center", fontsize=8, color="grey")
+                continue
+            low = not (conf >= threshold)
+            low_any |= low
+            if low:  # fade and hatch: the number is a guess far from the measurements
+                axes.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.45, edgecolor="none"))
+                axes.add_patch(
+                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch=LOW_CONFIDENCE_HATCH, edgecolor="grey", lw=0)
+                )
+            rgba = image.cmap(image.norm(value))
+            luminance = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
+            color = "black" if low or luminance > 0.55 else "white"
+            conf_text = f"conf {conf:.2f}" if np.isfinite(conf) else "conf n/a"
+            axes.text(
+                j,
+                i,
+                f"{_compact(value)}\n{conf_text}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color=color,
+                fontweight="normal" if low else "bold",
+            )
+    return low_any
+
+
 def prediction_heatmap(
     matrix: pd.DataFrame, output_path: str | Path, confidence_threshold: float = 0.5, title: str | None = None
 ) -> Path:
     """Write the heatmap of a prediction matrix (``PerformancePredictor.generate_prediction_matrix``) as PNG."""
     path = Path(output_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_png(heatmap_figure(matrix, confidence_threshold, title)))
+    path.write_bytes(png_bytes(heatmap_figure(matrix, confidence_threshold, title)))
     return path
 
 
@@ -154,6 +164,7 @@ def prediction_heatmap(
 
 def comparison_chart(predictions: pd.DataFrame, metric: str, confidence_threshold: float = 0.5) -> Figure:
     """Bars per hardware (x) and model (colour), one panel per batch size; error bars are the 80 % intervals."""
+    m = vocabulary.metric(metric)
     batches = sorted(predictions["batch_size"].unique())
     models = list(dict.fromkeys(predictions["model_name"]))
     devices = list(dict.fromkeys(predictions["hardware_name"]))
@@ -165,10 +176,7 @@ def comparison_chart(predictions: pd.DataFrame, metric: str, confidence_threshol
         rows = predictions[predictions["batch_size"] == batch]
         for k, model in enumerate(models):
             part = rows[rows["model_name"] == model].set_index("hardware_name").reindex(devices)
-            pred = part[f"{metric}_pred"].to_numpy(dtype=float)
-            lower = part[f"{metric}_lower"].to_numpy(dtype=float)
-            upper = part[f"{metric}_upper"].to_numpy(dtype=float)
-            conf = part[f"{metric}_confidence"].to_numpy(dtype=float)
+            pred, lower, upper, conf = (part[column].to_numpy(dtype=float) for column in m.figures)
             x = np.arange(len(devices)) + (k - (len(models) - 1) / 2) * width
             bars = axes.bar(x, np.nan_to_num(pred), width, color=colours[k], label=model)
             for bar, c in zip(bars, conf, strict=True):
@@ -178,7 +186,7 @@ def comparison_chart(predictions: pd.DataFrame, metric: str, confidence_threshol
             error = np.vstack([np.clip(pred - lower, 0, None), np.clip(upper - pred, 0, None)])
             axes.errorbar(x, pred, yerr=np.nan_to_num(error), fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
         axes.set_yscale("log")
-        axes.set_ylabel(f"{metric} ({UNITS.get(metric, '')})", fontsize=8)
+        axes.set_ylabel(f"{m.column} ({m.unit})", fontsize=8)
         axes.set_title(f"batch size {batch}", fontsize=9)
         axes.set_xticks(range(len(devices)), devices, rotation=30, ha="right", fontsize=7)
         if panel == 1:
@@ -197,6 +205,7 @@ def comparison_chart(predictions: pd.DataFrame, metric: str, confidence_threshol
 
 def comparison_table(predictions: pd.DataFrame, metric: str, confidence_threshold: float = 0.5) -> pd.DataFrame:
     """One row per model x hardware x batch size: prediction, 80 % interval, confidence, measured or not."""
+    pred, lower, upper, confidence = (predictions[column] for column in vocabulary.metric(metric).figures)
     table = pd.DataFrame(
         {
             "model": predictions["model_name"],
@@ -204,13 +213,10 @@ def comparison_table(predictions: pd.DataFrame, metric: str, confidence_threshol
             "batch size": predictions["batch_size"],
             "precision": predictions["precision"],
             "mode": predictions["mode"],
-            "prediction": predictions[f"{metric}_pred"].map(_compact),
-            "80% interval": [
-                f"{_compact(lo)} – {_compact(hi)}"
-                for lo, hi in zip(predictions[f"{metric}_lower"], predictions[f"{metric}_upper"], strict=True)
-            ],
-            "confidence": predictions[f"{metric}_confidence"].map(lambda c: f"{c:.2f}" if np.isfinite(c) else "n/a"),
-            "low confidence": ~(predictions[f"{metric}_confidence"] >= confidence_threshold),
+            "prediction": pred.map(_compact),
+            "80% interval": [f"{_compact(lo)} – {_compact(hi)}" for lo, hi in zip(lower, upper, strict=True)],
+            "confidence": _confidence_text(confidence),
+            "low confidence": ~(confidence >= confidence_threshold),
             "device measured": predictions.get("hardware_measured", pd.Series(np.nan, index=predictions.index)),
         }
     )
@@ -218,42 +224,19 @@ def comparison_table(predictions: pd.DataFrame, metric: str, confidence_threshol
 
 
 def best_per_model(predictions: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """The best device per model and batch size (highest throughput, lowest anything else)."""
-    ascending = metric != "throughput"
-    ordered = predictions.sort_values(f"{metric}_pred", ascending=ascending, na_position="last")
+    """The best device per model and batch size (highest or lowest prediction, as the metric is judged)."""
+    m = vocabulary.metric(metric)
+    ordered = predictions.sort_values(m.figure("pred"), ascending=not m.higher_is_better, na_position="last")
     best = ordered.drop_duplicates(["model_name", "batch_size"]).sort_values(["model_name", "batch_size"])
     return pd.DataFrame(
         {
             "model": best["model_name"],
             "batch size": best["batch_size"],
             "best hardware": best["hardware_name"],
-            "prediction": best[f"{metric}_pred"].map(_compact),
-            "confidence": best[f"{metric}_confidence"].map(lambda c: f"{c:.2f}" if np.isfinite(c) else "n/a"),
+            "prediction": best[m.figure("pred")].map(_compact),
+            "confidence": _confidence_text(best[m.figure("confidence")]),
         }
     ).reset_index(drop=True)
-
-
-_STYLE = """
-body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px;
-       color: #222; line-height: 1.4; padding: 0 1em; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
-th { background: #f4f4f4; } tr.low td { color: #777; background: repeating-linear-gradient(45deg, #fff, #fff 4px,
-#f3f3f3 4px, #f3f3f3 8px); }
-.note { color: #555; font-size: 0.9em; } img { max-width: 100%; display: block; margin: 0.8em 0; }
-nav { margin: 1em 0; } details { margin: 0 0 1.5em; } summary { cursor: pointer; color: #335; }
-"""
-
-
-def _html_table(table: pd.DataFrame, low: pd.Series | None = None) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    rows = []
-    for position, row in enumerate(table.itertuples(index=False)):
-        css = ' class="low"' if low is not None and bool(low.iloc[position]) else ""
-        cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
-        rows.append(f"<tr{css}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -291,7 +274,8 @@ def comparison_report(
     elif fmt == "json":
         content = predictions[keep].to_json(orient="records", indent=2)
     else:
-        content = _document(predictions, list(metrics), fmt, confidence_threshold, model_versions or {}, notes, title)
+        columns = [vocabulary.metric(m).column for m in metrics]
+        content = _document(predictions, columns, fmt, confidence_threshold, model_versions or {}, notes, title)
     if output_path is None:
         return content
     path = Path(output_path)
@@ -315,7 +299,7 @@ def _document(predictions, metrics, fmt, threshold, versions, notes, title) -> s
         parts += [f"- {n}" for n in notes] + ([""] if notes else [])
         for metric in metrics:
             parts += [
-                f"## {metric} ({UNITS.get(metric, '')})",
+                f"## {metric} ({vocabulary.metric(metric).unit})",
                 "",
                 "Best device per model:",
                 "",
@@ -332,30 +316,15 @@ def _document(predictions, metrics, fmt, threshold, versions, notes, title) -> s
     for metric in metrics:
         table = comparison_table(predictions, metric, threshold)
         body += [
-            f"<h2>{html.escape(metric)} ({html.escape(UNITS.get(metric, ''))})</h2>",
-            _img(comparison_chart(predictions, metric, threshold), f"{metric} by hardware and model"),
+            f"<h2>{html.escape(metric)} ({html.escape(vocabulary.metric(metric).unit)})</h2>",
+            inline_image(comparison_chart(predictions, metric, threshold), f"{metric} by hardware and model"),
             "<h3>Best device per model</h3>",
-            _html_table(best_per_model(predictions, metric)),
+            html_table(best_per_model(predictions, metric)),
             "<h3>All predictions</h3>",
-            _html_table(table.drop(columns="low confidence"), table["low confidence"]),
+            html_table(table.drop(columns="low confidence"), table["low confidence"]),
         ]
     body.append("<h2>Model versions</h2><ul>" + "".join(f"<li>{html.escape(v)}</li>" for v in version_lines) + "</ul>")
-    return _html_page(title, body, {"metrics": metrics, "model_versions": versions})
-
-
-def _img(figure: Figure, alt: str) -> str:
-    """The figure as an inline PNG: the page stays one file that opens offline."""
-    data = base64.b64encode(_png(figure)).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _html_page(title: str, body: Sequence[str], meta: dict) -> str:
-    content = html.escape(json.dumps(meta, default=str))
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><meta name='perfpredict' content=\"{content}\">"
-        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>\n"
-    )
+    return html_page(title, body, {"metrics": metrics, "model_versions": versions})
 
 
 # --- pipeline report ---------------------------------------------------------------------------------
@@ -391,7 +360,8 @@ def _display(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 def predicted_metrics(rows: pd.DataFrame) -> list[str]:
     """The metrics with at least one prediction in ``prediction_matrix`` rows (those with a trained model)."""
-    return [m for m in UNITS if f"{m}_pred" in rows.columns and rows[f"{m}_pred"].notna().any()]
+    predicted = [m for m in vocabulary.metrics() if m.figure("pred") in rows.columns]
+    return [m.column for m in predicted if rows[m.figure("pred")].notna().any()]
 
 
 def setting_label(rows: pd.DataFrame) -> str:
@@ -402,14 +372,15 @@ def setting_label(rows: pd.DataFrame) -> str:
 
 def heatmap_frame(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     """``prediction_matrix`` rows of one setting as ``heatmap_figure`` input; measured devices say so."""
+    m = vocabulary.metric(metric)
     measured = rows.get("hardware_measured", pd.Series(False, index=rows.index)).fillna(False).astype(bool)
     return pd.DataFrame(
         {
             "hardware": rows["hardware_name"].where(~measured, rows["hardware_name"] + " (measured)"),
             "batch_size": rows["batch_size"],
-            "value": rows[f"{metric}_pred"],
-            "confidence": rows[f"{metric}_confidence"],
-            "metric": metric,
+            "value": rows[m.figure("pred")],
+            "confidence": rows[m.figure("confidence")],
+            "metric": m.column,
             "model_name": rows["model_name"],
             "precision": rows["precision"],
             "mode": rows["mode"],
@@ -509,9 +480,9 @@ def _matrix_section(focus: Sequence[pd.DataFrame], threshold: float) -> list[str
         for metric in predicted_metrics(rows):
             table = comparison_table(rows, metric, threshold).drop(columns=["model", "precision", "mode"])
             parts += [
-                _img(heatmap_figure(heatmap_frame(rows, metric), threshold), f"{setting}: {metric} heatmap"),
+                inline_image(heatmap_figure(heatmap_frame(rows, metric), threshold), f"{setting}: {metric} heatmap"),
                 f"<details><summary>{html.escape(metric)}: 80 % intervals</summary>",
-                _html_table(table.drop(columns="low confidence"), table["low confidence"]),
+                html_table(table.drop(columns="low confidence"), table["low confidence"]),
                 "</details>",
             ]
     return parts
@@ -524,14 +495,15 @@ def _evaluation_section(evaluation: pd.DataFrame) -> list[str]:
         "<p class='note'>Held-out figures of the newest version of each metric over all rows. Judge by the grouped "
         "splits (one hardware or one model left out); random k-fold is the optimistic one. The baseline is the "
         "roofline-scaled nearest neighbour.</p>",
-        _html_table(evaluation_summary(evaluation)),
+        html_table(evaluation_summary(evaluation)),
     ]
 
 
 def _coverage_section(coverage: pd.DataFrame) -> list[str]:
     if coverage.empty:
         return ["<p class='note'>No coverage table yet (marts.coverage_gaps).</p>"]
-    return [_html_table(coverage_summary(coverage)), _img(coverage_figure(coverage), "measured model x device cells")]
+    figure = inline_image(coverage_figure(coverage), "measured model x device cells")
+    return [html_table(coverage_summary(coverage)), figure]
 
 
 def _queue_section(queue: pd.DataFrame, batch: pd.DataFrame) -> list[str]:
@@ -540,11 +512,11 @@ def _queue_section(queue: pd.DataFrame, batch: pd.DataFrame) -> list[str]:
     parts = [
         "<p class='note'>Untested configurations ranked by expected information gain (a weighted mean of "
         "uncertainty, diversity and expected model change).</p>",
-        _html_table(_display(queue, QUEUE_COLUMNS)),
+        html_table(_display(queue, QUEUE_COLUMNS)),
     ]
     if len(batch):
         parts += [f"<h3>Suggested test batch {html.escape(str(batch['batch_id'].iloc[0]))}</h3>",
-                  _html_table(_display(batch, BATCH_COLUMNS))]
+                  html_table(_display(batch, BATCH_COLUMNS))]
     return parts
 
 
@@ -553,7 +525,7 @@ def _versions_section(versions: pd.DataFrame) -> list[str]:
         return ["<p class='note'>No model trained yet.</p>"]
     shown = versions.copy()
     shown["trained_at"] = pd.to_datetime(shown["trained_at"]).dt.strftime("%Y-%m-%d %H:%M")
-    return [_html_table(shown.rename(columns={"n_rows": "training rows"}))]
+    return [html_table(shown.rename(columns={"n_rows": "training rows"}))]
 
 
 def pipeline_report(data: ReportData, output_path: str | Path, confidence_threshold: float = 0.5) -> Path:
@@ -580,7 +552,7 @@ def pipeline_report(data: ReportData, output_path: str | Path, confidence_thresh
     for (title, anchor), parts in zip(anchors.items(), sections, strict=True):
         body += [f"<section id='{anchor}'><h2>{html.escape(title)}</h2>", *parts, "</section>"]
     versions = dict(zip(data.versions.get("metric", []), data.versions.get("model_version", []), strict=True))
-    page = _html_page(
+    page = html_page(
         "perfpredict: predictions, accuracy and what to measure next",
         body,
         {"sections": PIPELINE_SECTIONS, "model_versions": versions, "totals": data.totals},

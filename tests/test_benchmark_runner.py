@@ -26,7 +26,7 @@ from predictive_performance.benchmark import (
 )
 from predictive_performance.benchmark.energy import rapl_available
 from predictive_performance.benchmark.plan import config_key, coverage_plan, queue_plan
-from predictive_performance.benchmark.runner import FAILURE_COLUMNS
+from predictive_performance.benchmark.results import FAILURE_COLUMNS
 from predictive_performance.schema import RESULT_COLUMNS
 
 # Tests check behaviour, not speed: no pauses to wait for a quieter machine.

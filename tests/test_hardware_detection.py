@@ -50,6 +50,14 @@ def test_cpu_platforms_with_installed_runtimes(hardware):
     assert cpu.runtime.startswith("torch ")
     assert hardware.supports("cpu", "fp32")
     assert not hardware.supports("cpu", "int4")
+    assert hardware.unsupported_reason("cpu", "fp32") is None
+    assert hardware.unsupported_reason("cpu", "int4").endswith("not int4")
+    assert hardware.hardware_name_for("cpu") == hardware.cpu.hardware_name
+
+
+def test_platforms_the_runner_cannot_drive_say_why(hardware):
+    assert "the local runner does not drive it" in hardware.unsupported_reason("webgpu", "fp32")
+    assert hardware.hardware_name_for("webgpu") == hardware.cpu.hardware_name  # rows fall back to the CPU's name
 
 
 def test_onnxruntime_platform(hardware):

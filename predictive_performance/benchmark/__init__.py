@@ -24,6 +24,7 @@ from predictive_performance.benchmark.architectures import (
     list_architectures,
 )
 from predictive_performance.benchmark.command import BenchmarkReport, run_benchmark_command
+from predictive_performance.benchmark.configuration import BenchmarkConfig
 from predictive_performance.benchmark.energy import EnergyMeter, rapl_available
 from predictive_performance.benchmark.hardware import (
     CpuInfo,
@@ -39,16 +40,14 @@ from predictive_performance.benchmark.plan import (
     plan_configurations,
     queue_plan,
 )
-from predictive_performance.benchmark.runner import (
+from predictive_performance.benchmark.results import (
     HIGH_CV_THRESHOLD,
     SOURCE,
-    BenchmarkConfig,
-    BenchmarkRunner,
     Measurement,
     RunOutcome,
     coefficient_of_variation,
-    run_configurations,
 )
+from predictive_performance.benchmark.runner import BenchmarkRunner, run_configurations
 
 __all__ = [
     "ARCHITECTURES",

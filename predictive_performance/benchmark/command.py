@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from predictive_performance.benchmark.configuration import BenchmarkConfig
 from predictive_performance.benchmark.hardware import HardwareInfo, detect_hardware
 from predictive_performance.benchmark.plan import load_configs, plan_configurations
-from predictive_performance.benchmark.runner import (
-    DEFAULT_REPEATS,
-    HIGH_CV_THRESHOLD,
-    SOURCE,
-    BenchmarkConfig,
-    BenchmarkRunner,
-    RunOutcome,
-)
+from predictive_performance.benchmark.results import HIGH_CV_THRESHOLD, SOURCE, RunOutcome
+from predictive_performance.benchmark.runner import BenchmarkRunner
+from predictive_performance.benchmark.timing import DEFAULT_REPEATS
 
 
 @dataclass

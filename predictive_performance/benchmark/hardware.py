@@ -107,6 +107,26 @@ class HardwareInfo:
             return False
         return info.available and precision in info.precisions
 
+    def unsupported_reason(self, platform: str, precision: str) -> str | None:
+        """Why this machine cannot run ``platform`` at ``precision``, or None where it can."""
+        if self.supports(platform, precision):
+            return None
+        try:
+            info = self.platform(platform)
+        except KeyError:
+            return f"platform {platform!r} is not available on this machine (the local runner does not drive it)"
+        if not info.available:
+            return f"platform {platform!r} is not available on this machine ({info.reason})"
+        return f"{platform} on this machine runs {', '.join(info.precisions)}, not {precision}"
+
+    def hardware_name_for(self, platform: str) -> str:
+        """The catalog name a row measured on ``platform`` carries: its device's, else the CPU's."""
+        try:
+            name = self.platform(platform).hardware_name
+        except KeyError:
+            name = None
+        return name or self.cpu.hardware_name
+
     def summary(self) -> str:
         cpu = self.cpu
         lines = [

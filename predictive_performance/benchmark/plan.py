@@ -29,8 +29,8 @@ from predictive_performance.benchmark.architectures import (
     UnknownArchitectureError,
     get_architecture,
 )
+from predictive_performance.benchmark.configuration import BenchmarkConfig
 from predictive_performance.benchmark.hardware import HardwareInfo
-from predictive_performance.benchmark.runner import BenchmarkConfig
 
 DEFAULT_BUDGET = 10
 PLAN_MAX_ITERATION_S = 3.0

@@ -24,8 +24,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from predictive_performance.benchmark.architectures import (
-    ArchitectureSpec,
+from predictive_performance.benchmark.architectures import ArchitectureSpec
+from predictive_performance.benchmark.architectures.torch_modules import (
     build_config,
     build_module,
     dynamic_axes,

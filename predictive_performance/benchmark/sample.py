@@ -19,14 +19,17 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 import pandas as pd
 
 from predictive_performance.benchmark.architectures import ARCHITECTURES, get_architecture
+from predictive_performance.benchmark.configuration import BenchmarkConfig
 from predictive_performance.benchmark.hardware import detect_hardware
 from predictive_performance.benchmark.plan import TRAINING_MODELS, estimated_iteration_s, runtime_modes, supports
-from predictive_performance.benchmark.runner import BenchmarkConfig, BenchmarkRunner, Measurement, results_frame
+from predictive_performance.benchmark.results import HIGH_CV_THRESHOLD, Measurement, results_frame
+from predictive_performance.benchmark.runner import BenchmarkRunner
 
 DEFAULT_OUTPUT = Path("data") / "sample" / "local_cpu_benchmarks.parquet"
 BATCHES = (1, 2, 4, 8, 16, 32, 64)
@@ -141,19 +144,20 @@ class Checkpoint:
         self._last = time.monotonic()
 
 
-def _key(config: BenchmarkConfig) -> tuple:
-    return (
-        config.model_name,
-        config.hardware_platform,
-        config.batch_size,
-        config.precision,
-        config.mode,
-        config.sequence_length,
-        config.image_size,
-    )
+NOT_MEASURED_COLUMNS = [
+    "status",
+    "model_name",
+    "hardware_platform",
+    "precision",
+    "mode",
+    "batch_size",
+    "sequence_length",
+    "image_size",
+    "reason",
+]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--repeats", type=int, default=3)
@@ -167,37 +171,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the grid size and a time estimate only")
     parser.add_argument("--models", nargs="*", help="only these models")
     parser.add_argument("--platforms", nargs="*", help="only these platforms (cpu, onnxruntime, openvino)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    hardware = detect_hardware()
+
+def selected_phases(hardware, models: list[str] | None, platforms: list[str] | None) -> list[list[BenchmarkConfig]]:
+    """The sample grid, in phases measured one after the other, narrowed to ``models`` and ``platforms``."""
     phases = [sample_grid(hardware)]
-    if args.models:
-        wanted = {get_architecture(m).name for m in args.models}
+    if models:
+        wanted = {get_architecture(m).name for m in models}
         phases = [[c for c in phase if c.model_name in wanted] for phase in phases]
-    if args.platforms:
-        phases = [[c for c in phase if c.hardware_platform in set(args.platforms)] for phase in phases]
-    if args.dry_run:
-        for index, phase in enumerate(phases):
-            seconds = [estimated_iteration_s(c, hardware) for c in phase]
-            kept = [s for s in seconds if s <= args.max_iteration_s]
-            cost = 1.5 * sum(0.1 + 2 * s + args.repeats * max(args.min_repeat_s, s) for s in kept)
-            groups = {(c.model_name, c.hardware_platform, c.precision, c.mode) for c in phase}
-            cost += 6 * len(groups) + 20 * len({c.model_name for c in phase})
-            print(
-                f"phase {index}: {len(phase)} configurations, {len(kept)} under the cap, ~{cost / 60:.0f} min (uncontended guess)"
-            )
-        print(
-            f"architectures: {len({c.model_name for p in phases for c in p})} of {len([s for s in ARCHITECTURES.values() if not s.test_only])}"
-        )
-        return 0
+    if platforms:
+        phases = [[c for c in phase if c.hardware_platform in set(platforms)] for phase in phases]
+    return phases
 
-    previous = pd.read_parquet(args.output) if args.resume and args.output.exists() else None
-    done: set[tuple] = set()
-    if previous is not None:
-        for record in previous.to_dict("records"):
-            done.add(_key(BenchmarkConfig.from_mapping(record)))
-        phases = [[c for c in phase if _key(c) not in done] for phase in phases]
-    checkpoint = Checkpoint(args.output, hardware, previous)
+
+def print_estimate(phases: list[list[BenchmarkConfig]], hardware, args: argparse.Namespace) -> None:
+    """``--dry-run``: the grid's size and a rough, uncontended time per phase."""
+    for index, phase in enumerate(phases):
+        seconds = [estimated_iteration_s(c, hardware) for c in phase]
+        kept = [s for s in seconds if s <= args.max_iteration_s]
+        cost = 1.5 * sum(0.1 + 2 * s + args.repeats * max(args.min_repeat_s, s) for s in kept)
+        groups = {(c.model_name, c.hardware_platform, c.precision, c.mode) for c in phase}
+        cost += 6 * len(groups) + 20 * len({c.model_name for c in phase})
+        print(
+            f"phase {index}: {len(phase)} configurations, {len(kept)} under the cap, ~{cost / 60:.0f} min (uncontended guess)"
+        )
+    print(
+        f"architectures: {len({c.model_name for p in phases for c in p})} of {len([s for s in ARCHITECTURES.values() if not s.test_only])}"
+    )
+
+
+def _configurations(frame: pd.DataFrame) -> list[tuple]:
+    return [astuple(BenchmarkConfig.from_mapping(record)) for record in frame.to_dict("records")]
+
+
+def measure_phases(
+    phases: list[list[BenchmarkConfig]], hardware, args: argparse.Namespace, checkpoint: Checkpoint
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame], float]:
+    """Measure each phase within what is left of the time budget: (failures, skipped, seconds)."""
     workdir = Path(tempfile.gettempdir()) / "perfpredict-sample-work"  # exported graphs; kept for --resume
     started = time.perf_counter()
     failures, skipped = [], []
@@ -224,7 +235,13 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint.write()
     elapsed = time.perf_counter() - started
     shutil.rmtree(workdir, ignore_errors=True)
-    frame = checkpoint.frame()
+    return failures, skipped, elapsed
+
+
+def write_not_measured(
+    side: Path, failures: list[pd.DataFrame], skipped: list[pd.DataFrame], measured: pd.DataFrame, resume: bool
+) -> None:
+    """The failed and skipped configurations not measured by now, with the reason, as CSV at ``side``."""
     not_measured = (
         pd.concat(
             [f.assign(status="failed").rename(columns={"error": "reason"}) for f in failures if not f.empty]
@@ -234,32 +251,30 @@ def main(argv: list[str] | None = None) -> int:
         if any(not f.empty for f in failures + skipped)
         else pd.DataFrame()
     )
-    side = args.output.with_name(args.output.stem + "_not_measured.csv")
-    columns = [
-        "status",
-        "model_name",
-        "hardware_platform",
-        "precision",
-        "mode",
-        "batch_size",
-        "sequence_length",
-        "image_size",
-        "reason",
-    ]
-    if args.resume and side.exists():  # keep what earlier runs could not measure, unless measured now
+    if resume and side.exists():  # keep what earlier runs could not measure, unless measured now
         earlier = pd.read_csv(side)
         not_measured = pd.concat([earlier, not_measured], ignore_index=True) if not not_measured.empty else earlier
-    if not not_measured.empty:
-        not_measured = not_measured[columns].astype(
-            {"batch_size": "Int64", "sequence_length": "Int64", "image_size": "Int64"}
-        )
-        measured = {_key(BenchmarkConfig.from_mapping(r)) for r in frame.to_dict("records")}
-        keys = [_key(BenchmarkConfig.from_mapping(r)) for r in not_measured.to_dict("records")]
-        not_measured = not_measured.assign(_key=keys)
-        not_measured = not_measured[~not_measured["_key"].isin(measured)].drop_duplicates("_key", keep="last")
-        not_measured[columns].to_csv(side, index=False)
-    contention = pd.Series(checkpoint.contention, dtype=float)
-    stats = {
+    if not_measured.empty:
+        return
+    not_measured = not_measured[NOT_MEASURED_COLUMNS].astype(
+        {"batch_size": "Int64", "sequence_length": "Int64", "image_size": "Int64"}
+    )
+    not_measured = not_measured.assign(_key=_configurations(not_measured))
+    not_measured = not_measured[~not_measured["_key"].isin(set(_configurations(measured)))]
+    not_measured.drop_duplicates("_key", keep="last")[NOT_MEASURED_COLUMNS].to_csv(side, index=False)
+
+
+def sample_stats(
+    frame: pd.DataFrame,
+    failures: list[pd.DataFrame],
+    skipped: list[pd.DataFrame],
+    elapsed: float,
+    cpu_contention: list[float],
+    output: Path,
+) -> dict:
+    """What the sample holds (rows, architectures, runtimes, sizes) and what this run did."""
+    contention = pd.Series(cpu_contention, dtype=float)
+    return {
         "rows": len(frame),
         "architectures": int(frame["model_name"].nunique()) if len(frame) else 0,
         "runtimes": sorted(frame["hardware_platform"].unique().tolist()) if len(frame) else [],
@@ -270,13 +285,32 @@ def main(argv: list[str] | None = None) -> int:
         "sequence_lengths": sorted(int(s) for s in frame["sequence_length"].dropna().unique()) if len(frame) else [],
         "image_sizes": sorted(int(s) for s in frame["image_size"].dropna().unique()) if len(frame) else [],
         "modes": sorted(frame["mode"].unique().tolist()) if len(frame) else [],
-        "flagged_high_cv": int((frame["throughput_cv"] > 0.15).sum()) if len(frame) else 0,
+        "flagged_high_cv": int((frame["throughput_cv"] > HIGH_CV_THRESHOLD).sum()) if len(frame) else 0,
         "failed": int(sum(len(f) for f in failures)),
         "skipped": int(sum(len(s) for s in skipped)),
         "this_run_wall_s": round(elapsed, 1),
         "median_cpu_contention": float(contention.median()) if len(contention) else None,
-        "file_bytes": args.output.stat().st_size if args.output.exists() else 0,
+        "file_bytes": output.stat().st_size if output.exists() else 0,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    hardware = detect_hardware()
+    phases = selected_phases(hardware, args.models, args.platforms)
+    if args.dry_run:
+        print_estimate(phases, hardware, args)
+        return 0
+    previous = pd.read_parquet(args.output) if args.resume and args.output.exists() else None
+    if previous is not None:
+        done = set(_configurations(previous))
+        phases = [[c for c in phase if astuple(c) not in done] for phase in phases]
+    checkpoint = Checkpoint(args.output, hardware, previous)
+    failures, skipped, elapsed = measure_phases(phases, hardware, args, checkpoint)
+    frame = checkpoint.frame()
+    side = args.output.with_name(args.output.stem + "_not_measured.csv")
+    write_not_measured(side, failures, skipped, frame, args.resume)
+    stats = sample_stats(frame, failures, skipped, elapsed, checkpoint.contention, args.output)
     print(json.dumps(stats, indent=2), flush=True)
     args.output.with_name(args.output.stem + "_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     return 0

@@ -50,7 +50,6 @@ from predictive_performance.modeling import (  # noqa: E402
     train_and_register,
     workload_features,
 )
-from predictive_performance.modeling.training import predict_member  # noqa: E402
 from predictive_performance.predict import PerformancePredictor  # noqa: E402
 from predictive_performance.warehouse import Warehouse  # noqa: E402
 
@@ -123,13 +122,13 @@ def main() -> None:
     grid, models, hardware = configuration_grid(warehouse, args.rows)
     features = workload_features(grid, models, hardware)
     X = model.spec.matrix(features)
-    booster = model.models["xgboost"]
+    booster = model.learners["xgboost"].booster_
     booster.set_param({"nthread": model.n_jobs})
     members = model.settings.members
 
     def raw_boosters(algorithms: list[str], quantiles: bool = False) -> None:
         for algorithm in algorithms:
-            native = model.models[algorithm]
+            native = model.learners[algorithm].booster_
             if algorithm == "xgboost":
                 native.inplace_predict(X)
             elif algorithm == "lightgbm":
@@ -142,8 +141,8 @@ def main() -> None:
     paths: dict[str, Callable[[], object]] = {
         "raw xgboost inplace_predict": lambda: booster.inplace_predict(X),
         "raw boosters of the point": lambda: raw_boosters(members),
-        "raw boosters of the model": lambda: raw_boosters(list(model.models), quantiles=True),
-        "point prediction": lambda: np.mean([predict_member(a, model.models[a], X, model.n_jobs) for a in members], 0),
+        "raw boosters of the model": lambda: raw_boosters(list(model.learners), quantiles=True),
+        "point prediction": lambda: np.mean([model.learners[a].predict(X, model.n_jobs) for a in members], 0),
         "full metric prediction": lambda: version.predict(features),
         "catalog + roofline features": lambda: workload_features(grid, models, hardware),
     }
@@ -153,7 +152,7 @@ def main() -> None:
         "point prediction": "raw boosters of the point",
         "full metric prediction": "raw boosters of the model",
     }
-    predictor = PerformancePredictor(version.path.parent.parent, warehouse=warehouse)
+    predictor = PerformancePredictor.load(version.path.parent.parent, warehouse=warehouse)
     paths["batch_predict, every metric"] = lambda: predictor.batch_predict(grid)
     baselines["batch_predict, every metric"] = "raw xgboost inplace_predict"
     best_times({"warm-up": lambda: version.predict(features.head(1000))}, 1)

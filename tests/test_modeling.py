@@ -10,25 +10,27 @@ Real XGBoost / LightGBM / CatBoost / DuckDB throughout, with a tiny tuning budge
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
-from predictive_performance.config import DBT_PROJECT_DIR
 from predictive_performance.modeling import (
+    LEARNERS,
     SPLITS,
     FeatureSpec,
+    MetricEstimator,
     TrainingConfig,
     UnknownEntityError,
     evaluate_metric,
+    evaluation_table,
     fit_metric_model,
     latest_version,
+    learner,
     load_version,
     physically_possible,
     predict,
-    evaluation_table,
     publish,
     publish_saved_versions,
     save_version,
@@ -38,9 +40,11 @@ from predictive_performance.modeling import (
 )
 from predictive_performance.modeling.calibration import ConformalBands, conformal_margin
 from predictive_performance.modeling.folds import search_sample
+from predictive_performance.modeling.learners import search_distributions
+from predictive_performance.modeling.tuning import ENSEMBLE, choose_learners
 from predictive_performance.warehouse import Warehouse
+from tests.factories import seed_catalogs
 
-SEEDS = DBT_PROJECT_DIR / "seeds"
 MEASURED = [
     "NVIDIA Tesla V100 SXM2 16GB", "NVIDIA T4", "NVIDIA A10", "NVIDIA A100 80GB SXM4", "NVIDIA L40S",
     "NVIDIA H100 80GB SXM5", "NVIDIA GeForce RTX 3090", "NVIDIA GeForce RTX 4090", "NVIDIA RTX A6000",
@@ -51,23 +55,10 @@ MODELS = ["bert-base-uncased", "gpt2", "resnet-50", "vit-base-patch16-224", "t5-
 CONFIG = TrainingConfig.fast(n_jobs=1)
 
 
-def catalogs() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """dim_models / dim_hardware shaped frames straight from the dbt seeds (long specs pivoted)."""
-    models = pd.read_csv(SEEDS / "model_architectures.csv").merge(
-        pd.read_csv(SEEDS / "model_specs.csv").pivot_table(index="model_name", columns="spec", values="value").reset_index(),
-        on="model_name",
-    )
-    hardware = pd.read_csv(SEEDS / "hardware_devices.csv").merge(
-        pd.read_csv(SEEDS / "hardware_specs.csv").pivot_table(index="hardware_name", columns="spec", values="value").reset_index(),
-        on="hardware_name",
-    )
-    return models, hardware
-
-
 def simulate(seed: int = 0) -> pd.DataFrame:
     """Throughput / latency / memory / power for every model x device x precision x batch x mode."""
     rng = np.random.default_rng(seed)
-    models, hardware = catalogs()
+    models, hardware = seed_catalogs()
     grid = pd.MultiIndex.from_product(
         [MODELS, MEASURED, ["fp32", "fp16"], [1, 4, 16, 64], ["inference", "training"]],
         names=["model_name", "hardware_name", "precision", "batch_size", "mode"],
@@ -100,7 +91,7 @@ def simulate(seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def world() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    models, hardware = catalogs()
+    models, hardware = seed_catalogs()
     return simulate(), models, hardware
 
 
@@ -119,14 +110,41 @@ def fitted(world, tuned):
 
 
 def test_tuning_records_every_candidate_and_the_winner(tuned):
-    settings, _ = tuned
+    settings, member_oof = tuned
     assert set(settings.candidates) == {"xgboost", "lightgbm", "catboost", "ensemble"}
-    assert settings.algorithm in settings.candidates
-    assert settings.formulation in ("efficiency", "direct")
     assert set(settings.formulation_scores) == {"efficiency", "direct"}
     # the physics offset is what lets trees reach devices outside the training range
     assert settings.formulation == "efficiency"
+    assert min(settings.formulation_scores, key=lambda f: settings.formulation_scores[f]["relative"]) == "efficiency"
     assert all(settings.tuning[a]["trials"] >= 1 for a in ("xgboost", "lightgbm", "catboost"))
+    assert settings.members == (list(settings.params) if settings.algorithm == ENSEMBLE else [settings.algorithm])
+    # the confidence calibrator reuses each learner's out-of-fold predictions of both grouped schemes
+    assert settings.tuning["schemes"] == ["new_hardware", "new_model"]
+    assert set(member_oof) == set(settings.params)
+    assert all(set(oof) == set(settings.tuning["schemes"]) for oof in member_oof.values())
+
+
+def _oof(errors: dict[str, float], n: int = 400) -> dict[str, dict[str, np.ndarray]]:
+    """Out-of-fold predictions of a zero target with independent errors of the given sizes."""
+    rng = np.random.default_rng(0)
+    return {a: {s: rng.normal(0.0, sd, n) for s in ("new_hardware", "new_model")} for a, sd in errors.items()}
+
+
+@pytest.mark.parametrize(
+    ("errors", "expected"),
+    [
+        ({"xgboost": 0.1, "lightgbm": 0.1, "catboost": 0.1}, ENSEMBLE),  # averaging independent errors helps
+        ({"xgboost": 0.02, "lightgbm": 0.5, "catboost": 0.5}, "xgboost"),  # one learner far ahead wins alone
+        ({"lightgbm": 0.1}, "lightgbm"),  # a single learner has no average to compete with
+    ],
+)
+def test_the_choice_keeps_the_average_unless_one_learner_is_clearly_better(errors, expected):
+    oof = _oof(errors)
+    choice, members, candidates = choose_learners(oof, np.zeros(400), ["new_hardware", "new_model"])
+    assert choice == expected
+    assert members == (list(errors) if expected == ENSEMBLE else [expected])
+    assert set(candidates) == set(errors) | ({ENSEMBLE} if len(errors) > 1 else set())
+    assert min(c["relative"] for c in candidates.values()) >= 1.0
 
 
 def test_held_out_device_is_predicted_within_threshold(world, tuned):
@@ -314,5 +332,72 @@ def test_margins_grow_with_novelty_and_older_versions_keep_constant_margins():
     assert np.allclose(ConformalBands.from_dict(saved_before).row_margins(regimes, distance), [0.1, 0.1, 0.3, 0.3])
 
 
-def test_seed_catalogs_exist():
-    assert Path(SEEDS / "hardware_specs.csv").exists() and Path(SEEDS / "model_specs.csv").exists()
+def test_every_simulated_device_has_the_specs_its_roofline_needs(world):
+    _, _, hardware = world
+    specs = hardware.set_index("hardware_name").loc[[*MEASURED, CATALOG_ONLY]]
+    assert specs[["peak_fp32_tflops", "memory_bandwidth_gbs", "memory_gb", "tdp_w"]].notna().all().all()
+
+
+# --- the learners ----------------------------------------------------------------------------------
+
+
+def _regression(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return X, X[:, 0] - 0.5 * X[:, 1] ** 2 + rng.normal(0.0, 0.1, n)
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
+def test_each_learner_fits_predicts_and_round_trips_through_its_file(name, tmp_path):
+    X, y = _regression()
+    cls = learner(name)
+    fitted = cls(rounds=60, seed=1, n_jobs=1)
+    assert not hasattr(fitted, "booster_")  # __init__ only stores
+    assert fitted.fit(X, y) is fitted
+    assert fitted.rounds_ == 60
+    predicted = fitted.predict(X)
+    assert predicted.dtype == np.float64 and predicted.shape == (len(y),)
+    assert np.corrcoef(predicted, y)[0, 1] > 0.9
+    assert not np.array_equal(fitted.predict(X, rounds=10), predicted)  # fewer trees, another answer
+
+    fitted.save(tmp_path / cls.file_name)
+    loaded = cls.from_path(tmp_path / cls.file_name, n_jobs=1)
+    assert loaded.rounds_ == 60
+    np.testing.assert_array_equal(loaded.predict(X), predicted)
+    np.testing.assert_array_equal(loaded.predict(X, rounds=10), fitted.predict(X, rounds=10))
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
+def test_early_stopping_keeps_the_best_rounds_and_predicts_with_them(name):
+    X, y = _regression(400)
+    fitted = learner(name)(rounds=2000, seed=0, n_jobs=1, early_stopping_rounds=10).fit(X[:300], y[:300], X[300:], y[300:])
+    assert 1 <= fitted.rounds_ < 2000
+    np.testing.assert_array_equal(fitted.predict(X), fitted.predict(X, rounds=fitted.rounds_))
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
+def test_each_learners_defaults_lie_in_its_search_space(name):
+    cls = learner(name)
+    trial = optuna.trial.create_trial(params=dict(cls.default_params), distributions=search_distributions(name), value=1.0)
+    assert trial.params == cls.default_params
+
+
+def test_an_unknown_learner_is_named_with_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown learner 'sklearn'; expected one of xgboost, lightgbm, catboost"):
+        learner("sklearn")
+
+
+def test_metric_estimator_stores_config_and_fit_returns_itself_fitted(world):
+    frame, _, _ = world
+    config = TrainingConfig.fast(n_jobs=1, n_trials=1, algorithms=("lightgbm",), formulations=("efficiency",),
+                                 max_rounds=60)
+    estimator = MetricEstimator(config)
+    assert estimator.config is config and not hasattr(estimator, "model_")
+    assert estimator.fit(frame, "latency") is estimator  # a key names the metric as well as its column
+    assert estimator.settings_.metric == "latency_ms" and estimator.settings_.members == ["lightgbm"]
+    assert estimator.model_.settings is estimator.settings_
+    assert set(estimator.member_oof_) == {"lightgbm"}
+    predicted = estimator.predict(frame.head(20))
+    assert list(predicted.columns) == ["latency_ms_pred", "latency_ms_lower", "latency_ms_upper", "latency_ms_confidence"]
+    refitted = fit_metric_model(frame, estimator.settings_, config, member_oof=estimator.member_oof_)
+    pd.testing.assert_frame_equal(predicted, refitted.predict(frame.head(20)), check_exact=True)

@@ -8,13 +8,16 @@ Typical use::
     frame = prepare_configurations(configs, warehouse)    # catalog features + roofline
     predictions = predict(frame)                          # latest version of every metric
 
-Modules: ``features`` (model matrix), ``folds`` (shared fold assignments), ``training`` (tuning
-and fitting), ``calibration`` (quantile models + conformal margins), ``confidence`` (the 0-1
+Modules: ``features`` (model matrix), ``targets`` (what the learners fit), ``learners`` (one class
+per boosting library), ``config`` (``TrainingConfig``), ``folds`` (shared fold assignments),
+``crossval`` (grouped CV), ``tuning`` (screen, search, choice), ``training`` (``MetricEstimator``
+and the final fit), ``calibration`` (quantile models + conformal margins), ``confidence`` (the 0-1
 score), ``evaluation`` (splits, figures, baseline), ``registry`` (versions, ``ml`` tables).
 """
 
 from predictive_performance.modeling.calibration import ConformalBands
 from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
+from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.evaluation import (
     SPLITS,
     EvaluationResult,
@@ -25,6 +28,7 @@ from predictive_performance.modeling.evaluation import (
     split_folds,
 )
 from predictive_performance.modeling.features import FeatureSpec, UnknownEntityError, add_roofline, workload_features
+from predictive_performance.modeling.learners import ALGORITHMS, LEARNERS, Learner, learner
 from predictive_performance.modeling.registry import (
     ModelVersion,
     evaluation_table,
@@ -41,25 +45,26 @@ from predictive_performance.modeling.registry import (
 )
 from predictive_performance.modeling.targets import physically_possible
 from predictive_performance.modeling.training import (
-    ALGORITHMS,
+    MetricEstimator,
     MetricModel,
-    MetricSettings,
-    TrainingConfig,
     fit_metric_model,
     load_training_frame,
     train,
     train_metric,
     trainable_metrics,
-    tune_metric,
 )
+from predictive_performance.modeling.tuning import MetricSettings, tune_metric
 
 __all__ = [
     "ALGORITHMS",
+    "LEARNERS",
     "SPLITS",
     "ConfidenceModel",
     "ConformalBands",
     "EvaluationResult",
     "FeatureSpec",
+    "Learner",
+    "MetricEstimator",
     "MetricModel",
     "MetricSettings",
     "ModelVersion",
@@ -73,6 +78,7 @@ __all__ = [
     "evaluation_table",
     "fit_metric_model",
     "latest_version",
+    "learner",
     "list_versions",
     "load_training_frame",
     "load_version",

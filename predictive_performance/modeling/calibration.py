@@ -44,6 +44,7 @@ import pandas as pd
 
 from predictive_performance.modeling.confidence import NeighbourIndex
 from predictive_performance.modeling.folds import SCHEMES, scheme_folds
+from predictive_performance.modeling.learners import fit_threads
 
 QUANTILE_PARAMS: dict = {
     "objective": "quantile",
@@ -71,7 +72,7 @@ def quantile_levels(coverage: float) -> tuple[float, float]:
 def fit_quantile_models(X: np.ndarray, target: np.ndarray, coverage: float, seed: int, n_jobs: int) -> dict[str, lgb.Booster]:
     """Lower and upper quantile boosters on the (log-space) target."""
     models = {}
-    threads = n_jobs if len(target) >= 20000 else 1  # see training.fit_threads
+    threads = fit_threads(len(target), n_jobs)
     for name, level in zip(("lower", "upper"), quantile_levels(coverage), strict=True):
         params = {**QUANTILE_PARAMS, "alpha": level, "seed": seed, "num_threads": threads}
         params["min_data_in_leaf"] = max(1, min(params["min_data_in_leaf"], len(target) // 4))

@@ -1,6 +1,6 @@
 """Honest accuracy: held-out figures per split, per stratum, next to a physics baseline.
 
-Splits (DESIGN.md section 5):
+Splits (``docs/architecture.md``, "Honest accuracy"):
 
 - ``random_kfold``: 5 random folds. Optimistic: the same model and device, usually the same
   configuration at another repeat, are in training.
@@ -40,16 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from predictive_performance import vocabulary
 from predictive_performance.modeling.calibration import regime_of
+from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.folds import random_fold_ids
 from predictive_performance.modeling.targets import column_values, metric_rows, reference
-from predictive_performance.modeling.training import (
-    MetricSettings,
-    TrainingConfig,
-    fit_metric_model,
-    search_rows,
-    tune_metric,
-)
+from predictive_performance.modeling.training import fit_metric_model
+from predictive_performance.modeling.tuning import MetricSettings, search_rows, tune_metric
 
 SPLITS: tuple[str, ...] = ("random_kfold", "leave_one_hardware_out", "leave_one_model_out", "time_based")
 STRATA: tuple[str, ...] = ("hardware_platform", "model_type")
@@ -213,6 +210,8 @@ def evaluate_metric(
 ) -> EvaluationResult:
     """Every split for one metric: the model and the baseline on the same held-out rows."""
     started = time.monotonic()
+    figure = vocabulary.metric(metric).figure
+    metric = vocabulary.metric(metric).column
     if settings is None:
         settings, _ = tune_metric(frame, metric, config)
     rows = search_rows(metric_rows(frame, metric, config.formulations), config)
@@ -240,9 +239,9 @@ def evaluate_metric(
                         "fold": number,
                         "row": test,
                         "actual": y[test],
-                        "pred": predicted[f"{metric}_pred"].to_numpy(),
-                        "lower": predicted[f"{metric}_lower"].to_numpy(),
-                        "upper": predicted[f"{metric}_upper"].to_numpy(),
+                        "pred": predicted[figure("pred")].to_numpy(),
+                        "lower": predicted[figure("lower")].to_numpy(),
+                        "upper": predicted[figure("upper")].to_numpy(),
                         "baseline": baseline_predict(train_rows, test_rows, metric),
                         "hardware_name": test_rows["hardware_name"].astype(str).to_numpy(),
                         "model_name": test_rows["model_name"].astype(str).to_numpy(),

@@ -29,32 +29,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import catboost as cb
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
-from predictive_performance.config import artifacts_dir
-from predictive_performance.publish import transaction
-from predictive_performance.vocabulary import metric_columns
 from predictive_performance.modeling.calibration import ConformalBands
 from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
+from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
 from predictive_performance.modeling.features import FeatureSpec, workload_features
+from predictive_performance.modeling.learners import LEARNERS
 from predictive_performance.modeling.training import (
+    MetricEstimator,
     MetricModel,
-    MetricSettings,
-    TrainingConfig,
-    fit_metric_model,
     load_training_frame,
     trainable_metrics,
-    tune_metric,
 )
+from predictive_performance.modeling.tuning import MetricSettings
+from predictive_performance.publish import transaction
+from predictive_performance.settings import artifacts_dir
+from predictive_performance.vocabulary import metric_columns
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = 1
-MEMBER_FILES = {"xgboost": "xgboost.ubj", "lightgbm": "lightgbm.txt", "catboost": "catboost.cbm"}
 QUANTILE_FILES = {"lower": "quantile_lower.txt", "upper": "quantile_upper.txt"}
 NEIGHBOURS_FILE = "neighbours.npy"
 
@@ -131,8 +128,8 @@ def save_version(
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        for algorithm, booster in model.models.items():
-            _save_member(algorithm, booster, staging / MEMBER_FILES[algorithm])
+        for fitted in model.learners.values():
+            fitted.save(staging / fitted.file_name)
         for name, booster in model.quantiles.items():
             booster.save_model(str(staging / QUANTILE_FILES[name]))
         np.save(staging / NEIGHBOURS_FILE, model.neighbours.reference)
@@ -168,8 +165,7 @@ def save_version(
                 "trained_at": trained_at.isoformat(),
                 "training_seconds": trained_seconds,
                 "evaluation_seconds": evaluation.seconds if evaluation is not None else None,
-                "library_versions": {"xgboost": xgb.__version__, "lightgbm": lgb.__version__,
-                                     "catboost": cb.__version__},
+                "library_versions": {name: cls.library_version for name, cls in LEARNERS.items()},
                 "files": files,
             }
         )
@@ -181,20 +177,6 @@ def save_version(
     loaded = ModelVersion(root / version, manifest)
     loaded._model = model
     return loaded
-
-
-def _save_member(algorithm: str, booster: Any, path: Path) -> None:
-    booster.save_model(str(path))
-
-
-def _load_member(algorithm: str, path: Path) -> Any:
-    if algorithm == "xgboost":
-        return xgb.Booster(model_file=str(path))
-    if algorithm == "lightgbm":
-        return lgb.Booster(model_file=str(path))
-    if algorithm == "catboost":
-        return cb.CatBoostRegressor().load_model(str(path))
-    raise ValueError(f"unknown algorithm {algorithm!r}")
 
 
 # --- loading (lazy) ------------------------------------------------------------------------------
@@ -241,15 +223,18 @@ class ModelVersion:
             params=m["hyperparameters"], rounds=m["rounds"], candidates=m["candidates"],
             formulation_scores=m["formulation_scores"], tuning=m["tuning"],
         )
-        members = {
-            a: _load_member(a, self.path / MEMBER_FILES[a]) for a in MEMBER_FILES if (self.path / MEMBER_FILES[a]).exists()
+        n_jobs = m["config"].get("n_jobs", 2)
+        learners = {
+            name: cls.from_path(self.path / cls.file_name, n_jobs)
+            for name, cls in LEARNERS.items()
+            if (self.path / cls.file_name).exists()
         }
         quantiles = {name: lgb.Booster(model_file=str(self.path / f)) for name, f in QUANTILE_FILES.items()}
         return MetricModel(
             metric=m["metric"],
             settings=settings,
             spec=FeatureSpec.from_dict(m["features"]),
-            models=members,
+            learners=learners,
             quantiles=quantiles,
             bands=ConformalBands.from_dict(m["conformal"]),
             neighbours=NeighbourIndex.from_dict(m["neighbours"], np.load(self.path / NEIGHBOURS_FILE)),
@@ -258,7 +243,7 @@ class ModelVersion:
             known_models=frozenset(m["known_models"]),
             n_rows=m["data_snapshot"]["rows"],
             load_ids=m["data_snapshot"]["load_ids"],
-            n_jobs=m["config"].get("n_jobs", 2),
+            n_jobs=n_jobs,
         )
 
     def predict(self, frame: pd.DataFrame, components: bool = False, matrix: np.ndarray | None = None) -> pd.DataFrame:
@@ -466,11 +451,10 @@ def train_and_register(
     versions, evaluations = [], {}
     for metric in metrics or trainable_metrics(frame, config):
         started = time.monotonic()
-        settings, member_oof = tune_metric(frame, metric, config)
-        model = fit_metric_model(frame, settings, config, with_confidence=True, member_oof=member_oof)
+        estimator = MetricEstimator(config).fit(frame, metric)
         trained_seconds = round(time.monotonic() - started, 2)
-        result = evaluate_metric(frame, metric, settings, config) if evaluate else None
-        version = save_version(model, config, result, artifacts, trained_seconds)
+        result = evaluate_metric(frame, metric, estimator.settings_, config) if evaluate else None
+        version = save_version(estimator.model_, config, result, artifacts, trained_seconds)
         versions.append(version)
         if result is not None:
             evaluations[version.version] = result

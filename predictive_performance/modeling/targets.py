@@ -98,7 +98,7 @@ def physically_possible(frame: pd.DataFrame) -> np.ndarray:
     peak, next to replicates 30x lower; every other row stays below 0.55x. Such rows would teach
     the models that a device can beat physics. Rows without a bound are kept.
     """
-    throughput = column_values(frame, "throughput")
+    throughput = column_values(frame, metric("throughput").column)
     bound = best_compute_roof(frame)
     return ~(np.isfinite(throughput) & np.isfinite(bound) & (throughput > bound))
 

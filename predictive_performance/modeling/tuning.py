@@ -1,0 +1,246 @@
+"""Steps 1-3 of training a metric (see ``training``): screen, search, choose.
+
+``screen_formulations`` picks the target formulation with every learner's defaults,
+``search_learner`` runs one learner's Optuna study on that target, and ``choose_learners`` picks
+a single learner or their average from the out-of-fold predictions. ``tune_metric`` runs the
+three in order and records what each decided in ``MetricSettings``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from predictive_performance import vocabulary
+from predictive_performance.modeling.config import TrainingConfig
+from predictive_performance.modeling.crossval import (
+    CVResult,
+    Folds,
+    cross_validate,
+    oof_summary,
+    relative_rmse,
+    tuning_folds,
+)
+from predictive_performance.modeling.features import FeatureSpec
+from predictive_performance.modeling.folds import search_sample
+from predictive_performance.modeling.learners import learner, search_distributions
+from predictive_performance.modeling.targets import column_values, metric_rows, offset
+
+ENSEMBLE = "ensemble"
+# The average is kept unless one learner beats it by more than this (relative grouped RMSE). With
+# ten or fewer devices the CV ranking of close candidates is noise: on the Lambda data two
+# searches moved a single learner's leave-one-hardware-out MAPE by 5 points, the average's by 0.6.
+ENSEMBLE_TOLERANCE = 0.02
+
+log = logging.getLogger(__name__)
+
+SchemeOOF = dict[str, np.ndarray]  # scheme -> out-of-fold predictions of the target
+
+
+@dataclass
+class MetricSettings:
+    """What tuning decided for one metric; enough to refit the same model on other rows."""
+
+    metric: str
+    formulation: str
+    algorithm: str  # a learner or "ensemble"
+    members: list[str]  # learners whose average is the point prediction
+    params: dict[str, dict]
+    rounds: dict[str, int]
+    candidates: dict[str, dict] = field(default_factory=dict)
+    formulation_scores: dict[str, dict] = field(default_factory=dict)
+    tuning: dict[str, dict] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MetricSettings:
+        return cls(**data)
+
+
+def search_rows(rows: pd.DataFrame, config: TrainingConfig) -> pd.DataFrame:
+    """The rows tuning, calibration and evaluation fit on (all of them up to ``max_search_rows``)."""
+    return rows.iloc[search_sample(rows, config.max_search_rows, config.seed)].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class TuningData:
+    """What every tuning step fits on: the sampled rows, their model matrix, ``log y``, the folds."""
+
+    metric: str
+    rows: pd.DataFrame
+    X: np.ndarray
+    log_y: np.ndarray
+    folds: Folds
+
+    @classmethod
+    def prepare(cls, frame: pd.DataFrame, metric: str, config: TrainingConfig) -> TuningData:
+        rows = search_rows(metric_rows(frame, metric, config.formulations), config)
+        if len(rows) < config.min_rows:
+            raise ValueError(f"{metric}: {len(rows)} usable rows, need at least {config.min_rows}")
+        X = FeatureSpec.fit(rows).matrix(rows)
+        return cls(metric, rows, X, np.log(column_values(rows, metric)), tuning_folds(rows, config))
+
+    def target(self, formulation: str) -> np.ndarray:
+        """What the learners fit under a formulation (``targets.offset``)."""
+        return self.log_y - offset(self.rows, self.metric, formulation)
+
+    def cross_validate(self, target: np.ndarray, algorithm: str, params: dict, config: TrainingConfig,
+                       trial: optuna.Trial | None = None) -> CVResult:
+        return cross_validate(self.rows, self.X, target, self.folds, algorithm, params, config, trial)
+
+
+@dataclass(frozen=True)
+class Screening:
+    """Step 1's outcome: the formulation, every formulation's scores, the defaults' CV under it."""
+
+    formulation: str
+    scores: dict[str, dict]
+    defaults: dict[str, CVResult]  # learner -> its default hyperparameters' CV on the chosen target
+
+
+def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
+    """Step 1: cross-validate every formulation with every learner's defaults; the lowest relative
+    grouped error wins (each scheme relative to the best error reached in it)."""
+    screen = {
+        formulation: {
+            a: data.cross_validate(data.target(formulation), a, learner(a).default_params, config)
+            for a in config.algorithms
+        }
+        for formulation in config.formulations
+    }
+    best_in = {s: min(r.scheme_rmse[s] for results in screen.values() for r in results.values()) for s in data.folds}
+    scores = {
+        f: {
+            "relative": float(np.mean([relative_rmse(r.scheme_rmse, best_in) for r in results.values()])),
+            **{a: r.scheme_rmse for a, r in results.items()},
+        }
+        for f, results in screen.items()
+    }
+    formulation = min(scores, key=lambda f: scores[f]["relative"])
+    return Screening(formulation, scores, screen[formulation])
+
+
+@dataclass(frozen=True)
+class LearnerSearch:
+    """Step 2's outcome for one learner: its best trial and how the search went."""
+
+    params: dict
+    result: CVResult
+    rounds: int  # trees for a fit on all rows: the folds' median early-stopped count, plus 10 %
+    record: dict
+
+
+def search_learner(
+    data: TuningData, target: np.ndarray, algorithm: str, default: CVResult, config: TrainingConfig, budget_s: float
+) -> LearnerSearch:
+    """Step 2: Optuna's TPE search of one learner, its screened defaults entered as the first trial.
+
+    Trials score relative to the defaults in each scheme, so unseen devices and unseen models weigh
+    the same; a median pruner stops hopeless trials after a few folds.
+    """
+    study = optuna.create_study(
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=5),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+    )
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=dict(learner(algorithm).default_params), distributions=search_distributions(algorithm), value=1.0
+        )
+    )
+    results: dict[int, CVResult] = {0: default}
+
+    def objective(trial: optuna.Trial) -> float:
+        result = data.cross_validate(target, algorithm, learner(algorithm).search_space(trial), config, trial)
+        results[trial.number] = result
+        return relative_rmse(result.scheme_rmse, default.scheme_rmse)
+
+    started = time.monotonic()
+    if budget_s > 0 and config.n_trials > 1:
+        study.optimize(objective, n_trials=config.n_trials - 1, timeout=budget_s, catch=(ValueError,))
+    chosen = study.best_trial
+    best = results[chosen.number]
+    states = [t.state for t in study.trials]
+    record = {
+        "trials": len(study.trials),
+        "complete": sum(s == optuna.trial.TrialState.COMPLETE for s in states),
+        "pruned": sum(s == optuna.trial.TrialState.PRUNED for s in states),
+        "seconds": round(time.monotonic() - started, 2),
+        "best_relative_to_default": chosen.value,
+        "best_scheme_rmse": best.scheme_rmse,
+        "default_scheme_rmse": default.scheme_rmse,
+    }
+    rounds = max(1, math.ceil(float(np.median(best.rounds)) * 1.1))
+    return LearnerSearch(dict(chosen.params), best, rounds, record)
+
+
+def choose_learners(
+    member_oof: dict[str, SchemeOOF], target: np.ndarray, schemes: list[str]
+) -> tuple[str, list[str], dict[str, dict]]:
+    """Step 3: (choice, members, candidates) among each learner and the average of all.
+
+    The lowest relative grouped RMSE wins, except that the average is kept unless a single
+    learner beats it by more than ``ENSEMBLE_TOLERANCE``: the average is the robust choice.
+    """
+    candidates = {a: oof_summary(oof, target) for a, oof in member_oof.items()}
+    if len(member_oof) > 1:
+        averaged = {s: np.mean([oof[s] for oof in member_oof.values()], axis=0) for s in schemes}
+        candidates[ENSEMBLE] = oof_summary(averaged, target)
+    best_in = {s: min(c[f"rmse_{s}"] for c in candidates.values()) for s in schemes}
+    for c in candidates.values():
+        c["relative"] = relative_rmse({s: c[f"rmse_{s}"] for s in schemes}, best_in)
+    choice = min(candidates, key=lambda c: candidates[c]["relative"])
+    if ENSEMBLE in candidates and candidates[ENSEMBLE]["relative"] <= candidates[choice]["relative"] * (
+        1 + ENSEMBLE_TOLERANCE
+    ):
+        choice = ENSEMBLE
+    members = list(member_oof) if choice == ENSEMBLE else [choice]
+    return choice, members, candidates
+
+
+def tune_metric(
+    frame: pd.DataFrame, metric: str | vocabulary.Metric, config: TrainingConfig = TrainingConfig()
+) -> tuple[MetricSettings, dict[str, SchemeOOF]]:
+    """Pick formulation, hyperparameters and learner(s) for a metric by grouped CV.
+
+    Returns the settings and, per learner, its best trial's out-of-fold predictions (by scheme),
+    which the confidence calibrator reuses instead of fitting everything again. The time budget
+    is shared out evenly among the learners still to search.
+    """
+    started = time.monotonic()
+    column = vocabulary.metric(metric).column
+    data = TuningData.prepare(frame, column, config)
+    screening = screen_formulations(data, config)
+    log.info("%s: formulation %s (%s)", column, screening.formulation, screening.scores)
+    target = data.target(screening.formulation)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    searches: dict[str, LearnerSearch] = {}
+    for position, algorithm in enumerate(config.algorithms):
+        remaining = config.time_budget_s - (time.monotonic() - started)
+        budget = max(0.0, remaining / (len(config.algorithms) - position))
+        searches[algorithm] = search_learner(data, target, algorithm, screening.defaults[algorithm], config, budget)
+    member_oof = {a: search.result.oof for a, search in searches.items()}
+
+    choice, members, candidates = choose_learners(member_oof, target, list(data.folds))
+    settings = MetricSettings(
+        metric=column,
+        formulation=screening.formulation,
+        algorithm=choice,
+        members=members,
+        params={a: search.params for a, search in searches.items()},
+        rounds={a: search.rounds for a, search in searches.items()},
+        candidates=candidates,
+        formulation_scores=screening.scores,
+        tuning={a: search.record for a, search in searches.items()}
+        | {"seconds": round(time.monotonic() - started, 2), "schemes": list(data.folds)},
+    )
+    return settings, member_oof

@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: setup run test dagster-dev
 
-setup: $(VENV)/.installed
+# Dagster reads dbt's manifest when it loads the definitions; it is parsed here, not on import.
+MANIFEST := dbt/target/manifest.json
+DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds -type f)
+
+setup: $(VENV)/.installed $(MANIFEST)
 
 # torch comes from pip's local wheel (a CPU build); a plain resolver would fetch a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -15,11 +19,16 @@ $(VENV)/.installed: pyproject.toml
 	uv pip install --python $(BIN)/python -e ".[bench,dev]"
 	touch $@
 
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	$(BIN)/dbt --quiet parse --project-dir dbt --profiles-dir dbt
+	touch $@
+
 run: setup
 	$(BIN)/perfpredict run
 
 test: setup
 	$(BIN)/pytest
 
+# `dagster dev` re-parses the dbt project on every load (DbtProject.prepare_if_dev) with the dbt on PATH.
 dagster-dev: setup
-	$(BIN)/dagster dev -w workspace.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml

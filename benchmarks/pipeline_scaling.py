@@ -35,8 +35,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE  # noqa: E402
 from predictive_performance.schema import RESULT_COLUMNS  # noqa: E402
+from predictive_performance.settings import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE  # noqa: E402
 from predictive_performance.vocabulary import metric_columns  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -125,11 +125,14 @@ def run_size(data: Path, folder: Path, training: dict) -> dict:
     os.environ[ARTIFACTS_VARIABLE] = str(folder / "artifacts")
     import dagster as dg
 
+    from dagster_project.defs.transform.project import prepare_dbt_manifest
+
+    prepare_dbt_manifest()  # the definitions' dbt assets read it on import
     from dagster_project.definitions import defs
-    from dagster_project.defs.training.assets import MODEL_ASSETS
+    from dagster_project.defs.training.assets import model_run_config
 
     ops = {"raw_tables": {"config": {"paths": [str(data)], "include_default_data": False}}}
-    ops.update({asset.op.name: {"config": training} for asset in MODEL_ASSETS})
+    ops.update(model_run_config(training))
     instance = dg.DagsterInstance.ephemeral()
     sampler = MemorySampler()
     sampler.start()

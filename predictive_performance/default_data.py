@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from predictive_performance.config import SAMPLE_DATA_DIR, SHARED_DATA_DIR
 from predictive_performance.ingest import IngestReport, ingest_path
+from predictive_performance.settings import SAMPLE_DATA_DIR, SHARED_DATA_DIR
 from predictive_performance.warehouse import Warehouse
 
 

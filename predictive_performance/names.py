@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from predictive_performance.config import DBT_PROJECT_DIR
 from predictive_performance.ingest.lambda_csv import parse_system_name
+from predictive_performance.settings import DBT_PROJECT_DIR
 from predictive_performance.vocabulary import MODES, PLATFORMS, PRECISIONS
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from predictive_performance.config import EXPECTATIONS_DIR
+from predictive_performance.settings import EXPECTATIONS_DIR
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network here; GX would try to phone home
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from predictive_performance.config import database_path
 from predictive_performance.schema import RAW_DDL, RESULT_COLUMNS
+from predictive_performance.settings import database_path
 
 LOCK_WAIT_SECONDS = 30.0  # how long to wait for another process to release the file
 

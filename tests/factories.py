@@ -10,8 +10,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from predictive_performance.config import DBT_PROJECT_DIR
 from predictive_performance.modeling import TrainingConfig, workload_features
+from predictive_performance.settings import DBT_PROJECT_DIR
 
 SEEDS = DBT_PROJECT_DIR / "seeds"
 MEASURED = [

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from dagster_project.definitions import build_definitions
 from dagster_project.defs.automation.schedules import daily_retraining
 from dagster_project.defs.automation.sensors import new_benchmark_loads
 from predictive_performance.ingest import ingest_path
@@ -24,6 +25,9 @@ def test_sensor_requests_one_run_per_new_load_then_none(warehouse, tmp_path):
 
     first = tick(None)
     assert [request.run_key for request in first.run_requests] == [report.load_id]
+    job = build_definitions().resolve_job_def("build_everything")
+    ingest = dg.validate_run_config(job, first.run_requests[0].run_config)["ops"]["raw_tables"]["config"]
+    assert ingest == {"paths": [], "include_default_data": False}, "the run ingests nothing new: the load is in"
     assert first.cursor == report.load_id
     again = tick(first.cursor)
     assert again.run_requests == [] and "no load newer" in again.skip_message

@@ -31,9 +31,16 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dagster_project.defs.ingest.assets import DEFAULT_DATA_VARIABLE, INPUT_PATHS_VARIABLE
-from dagster_project.defs.training.assets import FAST_VARIABLE, TIME_BUDGET_VARIABLE, TRIALS_VARIABLE
-from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE, PROJECT_ROOT
+from predictive_performance.settings import (
+    ARTIFACTS_VARIABLE,
+    DB_PATH_VARIABLE,
+    DEFAULT_DATA_VARIABLE,
+    FAST_TRAINING_VARIABLE,
+    INPUT_PATHS_VARIABLE,
+    PROJECT_ROOT,
+    TIME_BUDGET_VARIABLE,
+    TRIALS_VARIABLE,
+)
 from predictive_performance.warehouse import Warehouse
 from tests.browser import chromium, console_errors, full_page_screenshot
 from tests.conftest import FAST_TRAINING, cpu_results, write_lambda_fixture
@@ -148,7 +155,7 @@ def dagster_ui(tmp_path: Path) -> Iterator[DagsterUI]:
         DEFAULT_DATA_VARIABLE: "false",
         TIME_BUDGET_VARIABLE: str(FAST_TRAINING["time_budget_s"]),
         TRIALS_VARIABLE: str(FAST_TRAINING["n_trials"]),
-        FAST_VARIABLE: str(FAST_TRAINING["fast"]).lower(),
+        FAST_TRAINING_VARIABLE: str(FAST_TRAINING["fast"]).lower(),
     }
     port = free_port()
     command = [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]

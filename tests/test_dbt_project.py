@@ -1,4 +1,4 @@
-"""The dbt project builds on a small warehouse, and its marts keep the promises DESIGN.md makes.
+"""The dbt project builds on a small warehouse, and its marts keep the promises docs/architecture.md makes.
 
 One module-scoped `dbt build` on fixture rows (Lambda-like GPU training rows, CPU inference rows,
 a negative throughput, an unknown device, an outlier) serves every assertion; a second build on
@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from predictive_performance.config import DB_PATH_VARIABLE, DBT_PROJECT_DIR
 from predictive_performance.schema import RAW_DDL
+from predictive_performance.settings import DB_PATH_VARIABLE, DBT_PROJECT_DIR
 
 CPU = "AMD EPYC Zen 5 (2 vCPU)"
 LAMBDA_LOAD = "20250101T000000000000Z-lambda00"

@@ -14,7 +14,6 @@ import jinja2
 import pandas as pd
 import pytest
 
-from predictive_performance.config import DBT_PROJECT_DIR
 from predictive_performance.ingest.lambda_csv import read_lambda
 from predictive_performance.names import (
     NameResolver,
@@ -23,6 +22,7 @@ from predictive_performance.names import (
     canonical_precision,
     name_key,
 )
+from predictive_performance.settings import DBT_PROJECT_DIR
 from predictive_performance.vocabulary import PRECISION_ALIASES
 from tests.conftest import write_lambda_fixture
 

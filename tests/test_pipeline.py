@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pandas as pd
 import pytest
 
-from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE
-from predictive_performance.warehouse import Warehouse
-from tests.conftest import CPU, run_job
+from predictive_performance import vocabulary
+from predictive_performance.vocabulary import Metric, metrics
+from tests.conftest import CPU, FAST_TRAINING, run_job
 
 REQUIRED_FEATURES = [
     "flops_per_item", "bytes_per_item", "arithmetic_intensity", "peak_tflops_at_precision",
@@ -27,15 +24,38 @@ def test_definitions_load_with_every_stage():
     repository = defs.get_repository_def()
     keys = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
     assert {"raw/benchmark_results", "raw/loads", "marts/training_features", "marts/coverage_gaps", "marts/dim_hardware"} <= keys
+    assert {"ml/throughput_model", "ml/latency_model", "ml/memory_model", "ml/power_model"} <= keys
     check_names = {key.name for key in repository.asset_graph.asset_check_keys}
     assert {"gx_raw_benchmarks", "gx_training_features"} <= check_names
-    assert defs.resolve_job_def("build_everything") is not None
+    job = defs.resolve_job_def("build_everything")
+    assert keys == {key.to_user_string() for key in job.asset_layer.selected_asset_keys}, "the job builds every asset"
     assert defs.resolve_sensor_def("new_benchmark_loads").default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_schedule_def("daily_retraining").default_status == dg.DefaultScheduleStatus.RUNNING
 
 
+TOY_METRIC = Metric("energy_j", "energy", "J per batch", "confidence_energy", False, "rated_power",
+                    "The current energy model version (joules per batch).")
+
+
+def test_model_assets_follow_the_vocabulary(monkeypatch: pytest.MonkeyPatch):
+    """A metric registered in the vocabulary gets its model asset, its description and its run config."""
+    from dagster_project.definitions import build_definitions
+    from dagster_project.defs.training.assets import model_run_config
+
+    monkeypatch.setattr(vocabulary, "METRICS", (*vocabulary.METRICS, TOY_METRIC))
+    job = build_definitions().resolve_job_def("build_everything")
+    models = {key.to_user_string() for key in job.asset_layer.selected_asset_keys if key.path[0] == "ml"}
+    assert models == {f"ml/{m.asset_name}" for m in metrics()} | {"ml/model_registry", "ml/evaluation"}
+    assert "ml/energy_model" in models
+    graph = job.asset_layer.asset_graph
+    assert graph.get(dg.AssetKey(["ml", "energy_model"])).description == TOY_METRIC.description
+    registry = graph.get(dg.AssetKey(["ml", "model_registry"]))
+    assert dg.AssetKey(["ml", "energy_model"]) in registry.parent_keys
+    assert dg.validate_run_config(job, {"ops": model_run_config(FAST_TRAINING)})["ops"].keys() >= {"ml__energy_model"}
+
+
 def test_job_materializes_every_asset_and_passes_every_gate(pipeline_run):
-    warehouse, result = pipeline_run.warehouse, pipeline_run.result
+    result = pipeline_run.result
     assert result.success
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert {

@@ -1,13 +1,13 @@
 """The raw tables: new files and the default data land here, append-only, one load id per ingest."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.defs.resources import WarehouseResource, env_default
+from dagster_project.defs.resources import WarehouseResource
 from predictive_performance.default_data import ingest_default_data
 from predictive_performance.ingest import ingest_path
+from predictive_performance.settings import Settings
 
 RAW_RESULTS_KEY = dg.AssetKey(["raw", "benchmark_results"])
 RAW_TABLES = {
@@ -18,15 +18,15 @@ RAW_TABLES = {
 }
 
 
-INPUT_PATHS_VARIABLE = "PERFPREDICT_INPUT_PATHS"  # files or folders, separated like PATH
-DEFAULT_DATA_VARIABLE = "PERFPREDICT_INCLUDE_DEFAULT_DATA"
-
-
 class IngestConfig(dg.Config):
-    """What a run ingests first; without run config (the UI, `dagster dev`) the environment says."""
+    """What a run ingests first; a field left out (the UI, `dagster dev`) comes from ``Settings`` at run time."""
 
-    paths: list[str] = [path for path in os.environ.get(INPUT_PATHS_VARIABLE, "").split(os.pathsep) if path]
-    include_default_data: bool = env_default(DEFAULT_DATA_VARIABLE, True)
+    paths: list[str] | None = None
+    include_default_data: bool | None = None
+
+    def settings(self) -> Settings:
+        paths = None if self.paths is None else tuple(Path(path) for path in self.paths)
+        return Settings.from_env().with_overrides(input_paths=paths, include_default_data=self.include_default_data)
 
 
 @dg.multi_asset(
@@ -38,10 +38,10 @@ class IngestConfig(dg.Config):
 )
 def raw_tables(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource):
     """Ingest `paths` (format detected from content), plus the default data when not loaded yet."""
-    store = warehouse.get()
-    reports = ingest_default_data(store) if config.include_default_data else []
-    for path in config.paths:
-        reports += ingest_path(Path(path), store)
+    store, settings = warehouse.get(), config.settings()
+    reports = ingest_default_data(store) if settings.include_default_data else []
+    for path in settings.input_paths:
+        reports += ingest_path(path, store)
     for report in reports:
         context.log.info(report.summary())
     counts = store.row_counts()

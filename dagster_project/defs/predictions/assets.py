@@ -3,13 +3,14 @@
 import dagster as dg
 
 from dagster_project.defs.resources import WarehouseResource
-from dagster_project.defs.training.assets import ml_tables
-from predictive_performance.config import artifacts_dir
+from dagster_project.defs.training.assets import ML_TABLE_KEYS
 from predictive_performance.prediction_matrix import build_prediction_matrix
 from predictive_performance.publish import promote_tables, publish_tables
 from predictive_performance.recommend import hardware_recommendations
 from predictive_performance.report_data import focus_predictions
 from predictive_performance.reports import matrix_markdown, predicted_metrics, setting_label
+from predictive_performance.settings import artifacts_dir
+from predictive_performance.vocabulary import metric
 from predictive_performance.warehouse import Warehouse
 
 STAGED_MATRIX_KEY = dg.AssetKey(["predictions_staging", "prediction_matrix"])
@@ -19,7 +20,7 @@ PUBLISHED = {
 }
 
 
-@dg.asset(key=STAGED_MATRIX_KEY, group_name="predictions", kinds={"duckdb"}, deps=[*ml_tables.keys])
+@dg.asset(key=STAGED_MATRIX_KEY, group_name="predictions", kinds={"duckdb"}, deps=list(ML_TABLE_KEYS))
 def staged_prediction_matrix(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The new prediction matrix and recommendations, written beside the published ones until the gate passes."""
     store = warehouse.get()
@@ -33,11 +34,12 @@ def staged_prediction_matrix(warehouse: WarehouseResource) -> dg.MaterializeResu
             ),
         },
     )
+    confidence = metric("throughput").figure("confidence")  # the headline figure
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(matrix),
             "model_version": matrix["model_version"].iloc[0] if len(matrix) else None,
-            "median_throughput_confidence": float(matrix["throughput_confidence"].median()),
+            f"median_{confidence}": float(matrix[confidence].median()),
         }
     )
 
@@ -66,5 +68,5 @@ def heatmap_metadata(store: Warehouse) -> dict[str, dg.MetadataValue]:
         return {}
     [rows] = focus
     setting = f"**{setting_label(rows)}**: prediction (confidence)"
-    return {f"{metric}_heatmap": dg.MetadataValue.md(f"{setting}\n\n{matrix_markdown(rows, metric)}")
-            for metric in predicted_metrics(rows)}
+    return {f"{column}_heatmap": dg.MetadataValue.md(f"{setting}\n\n{matrix_markdown(rows, column)}")
+            for column in predicted_metrics(rows)}

@@ -5,9 +5,9 @@ import dagster as dg
 from dagster_project.defs.active_learning.assets import active_learning_tables
 from dagster_project.defs.predictions.assets import published_predictions
 from dagster_project.defs.resources import WarehouseResource
-from predictive_performance.config import artifacts_dir
 from predictive_performance.report_data import load_report_data
 from predictive_performance.reports import evaluation_summary, markdown_table, pipeline_report
+from predictive_performance.settings import artifacts_dir
 
 REPORT_FILE = "reports/perfpredict_report.html"
 

@@ -1,45 +1,66 @@
-"""One model per metric, tuned and judged on held-out groups, then the registry tables."""
+"""One model per metric of the vocabulary, tuned and judged on held-out groups, then the registry tables."""
+
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from dagster_project.defs.resources import WarehouseResource, env_default
+from dagster_project.defs.resources import WarehouseResource
 from dagster_project.defs.transform.checks import TRAINING_FEATURES_KEY
-from predictive_performance.config import artifacts_dir
-from predictive_performance.modeling import TrainingConfig, evaluation_table, load_training_frame, load_version, publish_saved_versions, train_and_register, trainable_metrics
+from predictive_performance.modeling import (
+    TrainingConfig,
+    evaluation_table,
+    load_training_frame,
+    load_version,
+    publish_saved_versions,
+    train_and_register,
+    trainable_metrics,
+)
 from predictive_performance.modeling.registry import evaluation_rows
 from predictive_performance.reports import evaluation_summary, markdown_table
+from predictive_performance.settings import Settings, artifacts_dir
+from predictive_performance.vocabulary import Metric, metrics
 
-ALGORITHM_KINDS = {"python", "xgboost", "lightgbm", "catboost"}
-
-
-TIME_BUDGET_VARIABLE = "PERFPREDICT_TIME_BUDGET_S"
-TRIALS_VARIABLE = "PERFPREDICT_TRIALS"
-FAST_VARIABLE = "PERFPREDICT_FAST_TRAINING"
+ALGORITHM_KINDS = {"python", *TrainingConfig.algorithms}  # the learners a model version may be built with
+ML_TABLE_KEYS = (dg.AssetKey(["ml", "model_registry"]), dg.AssetKey(["ml", "evaluation"]))
 
 
 class TrainingRunConfig(dg.Config):
-    """Tuning budget per metric; without run config (the UI, the sensor, the schedule) the environment says.
+    """Tuning budget per metric; a field left out comes from ``Settings`` when the run starts.
+
+    Runs launched from the UI, the sensor or the schedule carry no run config, so the environment decides.
 
     ``fast`` also uses fewer folds and trees (``TrainingConfig.fast``): for smoke runs and tests.
     """
 
-    time_budget_s: float = env_default(TIME_BUDGET_VARIABLE, TrainingConfig.time_budget_s)
-    n_trials: int = env_default(TRIALS_VARIABLE, TrainingConfig.n_trials)
-    fast: bool = env_default(FAST_VARIABLE, False)
+    time_budget_s: float | None = None
+    n_trials: int | None = None
+    fast: bool | None = None
 
     def training(self) -> TrainingConfig:
-        build = TrainingConfig.fast if self.fast else TrainingConfig
-        return build(time_budget_s=self.time_budget_s, n_trials=self.n_trials)
+        settings = Settings.from_env().with_overrides(
+            time_budget_s=self.time_budget_s, n_trials=self.n_trials, fast_training=self.fast
+        )
+        return settings.training_config()
 
 
-def train_metric_version(context: dg.AssetExecutionContext, metric: str, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
+def model_key(metric: Metric) -> dg.AssetKey:
+    """``ml/<key>_model``: the asset holding the current model version of ``metric``."""
+    return dg.AssetKey(["ml", metric.asset_name])
+
+
+def model_run_config(training: Mapping) -> dict[str, dict]:
+    """Run config giving every model asset the same ``TrainingRunConfig`` fields, keyed by op name."""
+    return {model_key(m).to_python_identifier(): {"config": dict(training)} for m in metrics()}
+
+
+def train_metric_version(context: dg.AssetExecutionContext, metric: Metric, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
     """Train, evaluate and save one version of ``metric``; no version when there is no data for it."""
     frame = load_training_frame(warehouse.get())
     training = config.training()
-    if metric not in trainable_metrics(frame, training):
-        context.log.info(f"no training rows with {metric}: nothing to train")
-        return dg.Output(None, metadata={"trained": False, "reason": f"fewer than {training.min_rows} rows with {metric}"})
-    [version] = train_and_register(frame, training, metrics=[metric], artifacts=artifacts_dir())
+    if metric.column not in trainable_metrics(frame, training):
+        context.log.info(f"no training rows with {metric.column}: nothing to train")
+        return dg.Output(None, metadata={"trained": False, "reason": f"fewer than {training.min_rows} rows with {metric.column}"})
+    [version] = train_and_register(frame, training, metrics=[metric.column], artifacts=artifacts_dir())
     manifest = version.manifest
     return dg.Output(
         version.version,
@@ -54,56 +75,50 @@ def train_metric_version(context: dg.AssetExecutionContext, metric: str, config:
     )
 
 
-MODEL_ASSET = {"kinds": ALGORITHM_KINDS, "key_prefix": "ml", "group_name": "training", "deps": [TRAINING_FEATURES_KEY]}
+def model_asset(metric: Metric) -> dg.AssetsDefinition:
+    """The asset that trains ``metric``: ``ml/<key>_model``, described by the vocabulary."""
+
+    @dg.asset(key=model_key(metric), description=metric.description, kinds=ALGORITHM_KINDS, group_name="training",
+              deps=[TRAINING_FEATURES_KEY])
+    def _model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
+        return train_metric_version(context, metric, config, warehouse)
+
+    return _model
 
 
-@dg.asset(**MODEL_ASSET)
-def throughput_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
-    """The current throughput model version (items per second)."""
-    return train_metric_version(context, "throughput", config, warehouse)
+def model_assets() -> list[dg.AssetsDefinition]:
+    """One model asset per metric of the vocabulary as it stands now."""
+    return [model_asset(m) for m in metrics()]
 
 
-@dg.asset(**MODEL_ASSET)
-def latency_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
-    """The current latency model version (milliseconds per batch)."""
-    return train_metric_version(context, "latency_ms", config, warehouse)
+def ml_tables(models: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
+    """``ml.model_registry`` and ``ml.evaluation``, fed by ``models`` (the assets of ``model_assets``)."""
+    model_keys = [model.key for model in models]
 
+    @dg.multi_asset(
+        name="ml_tables",
+        specs=[
+            dg.AssetSpec(ML_TABLE_KEYS[0], description="Every trained version: data snapshot, features, hyperparameters, figures.",
+                         group_name="training", kinds={"duckdb"}, deps=model_keys),
+            dg.AssetSpec(ML_TABLE_KEYS[1], description="Held-out figures of every version, per split, stratum and method (incl. baseline).",
+                         group_name="training", kinds={"duckdb"}, deps=model_keys),
+        ],
+        ins={key.path[-1]: dg.AssetIn(key=key) for key in model_keys},
+    )
+    def _ml_tables(warehouse: WarehouseResource, **versions: str | None):
+        """Publish the new versions to ``ml.model_registry`` and ``ml.evaluation`` in one transaction."""
+        store = warehouse.get()
+        trained = [load_version(v, artifacts_dir()) for v in versions.values() if v is not None]
+        if trained:
+            publish_saved_versions(store, trained)
+        newest = dg.MetadataValue.md(markdown_table(evaluation_summary(evaluation_table(store))))
+        for key in ML_TABLE_KEYS:
+            table = ".".join(key.path)
+            rows = store.query(f"select count(*) as n from {table}")["n"].iloc[0] if store.table_exists(table) else 0
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={"dagster/row_count": int(rows), "new_versions": dg.MetadataValue.json([v.version for v in trained]),
+                          "newest_held_out_figures": newest},
+            )
 
-@dg.asset(**MODEL_ASSET)
-def memory_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
-    """The current peak-memory model version (MB)."""
-    return train_metric_version(context, "memory_mb", config, warehouse)
-
-
-@dg.asset(**MODEL_ASSET)
-def power_model(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: WarehouseResource) -> dg.Output:
-    """The current power model version (W); empty until power has been measured."""
-    return train_metric_version(context, "power_w", config, warehouse)
-
-
-MODEL_ASSETS = [throughput_model, latency_model, memory_model, power_model]
-
-
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["ml", "model_registry"], description="Every trained version: data snapshot, features, hyperparameters, figures.",
-                     group_name="training", kinds={"duckdb"}, deps=[a.key for a in MODEL_ASSETS]),
-        dg.AssetSpec(["ml", "evaluation"], description="Held-out figures of every version, per split, stratum and method (incl. baseline).",
-                     group_name="training", kinds={"duckdb"}, deps=[a.key for a in MODEL_ASSETS]),
-    ],
-    ins={a.key.path[-1]: dg.AssetIn(key=a.key) for a in MODEL_ASSETS},
-)
-def ml_tables(warehouse: WarehouseResource, **versions: str | None):
-    """Publish the new versions to ``ml.model_registry`` and ``ml.evaluation`` in one transaction."""
-    store = warehouse.get()
-    trained = [load_version(v, artifacts_dir()) for v in versions.values() if v is not None]
-    if trained:
-        publish_saved_versions(store, trained)
-    newest = dg.MetadataValue.md(markdown_table(evaluation_summary(evaluation_table(store))))
-    for table in ("model_registry", "evaluation"):
-        rows = store.query(f"select count(*) as n from ml.{table}")["n"].iloc[0] if store.table_exists(f"ml.{table}") else 0
-        yield dg.MaterializeResult(
-            asset_key=["ml", table],
-            metadata={"dagster/row_count": int(rows), "new_versions": dg.MetadataValue.json([v.version for v in trained]),
-                      "newest_held_out_figures": newest},
-        )
+    return _ml_tables

@@ -6,9 +6,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from dagster_project.defs.resources import dbt_project, ensure_dbt_manifest
-
-ensure_dbt_manifest()
+from dagster_project.defs.transform.project import dbt_project
 
 
 class PerfpredictTranslator(DagsterDbtTranslator):

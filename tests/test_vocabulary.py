@@ -1,0 +1,96 @@
+"""dbt and the Great Expectations suites spell the vocabulary as literals (SQL and JSON cannot import
+Python); these tests prove the literals agree with ``predictive_performance.vocabulary``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from predictive_performance.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from predictive_performance.vocabulary import MODES, PLATFORMS, PRECISION_ALIASES, PRECISIONS, metric_columns, metrics
+
+CATEGORIES = {"hardware_platform": PLATFORMS, "precision": PRECISIONS, "mode": MODES}
+
+
+def dbt_vars() -> dict:
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+def suite(name: str) -> list[dict]:
+    return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text())["expectations"]
+
+
+def columns_checked(name: str, expectation: str, **kwargs: object) -> set[str]:
+    """The columns ``expectation`` checks in suite ``name``, with at least ``kwargs`` among its arguments."""
+    return {
+        e["kwargs"]["column"] for e in suite(name)
+        if e["type"] == expectation and kwargs.items() <= e["kwargs"].items()
+    }
+
+
+def mart_columns(model: str) -> set[str]:
+    """The columns ``_marts__models.yml`` documents for ``model``."""
+    marts = yaml.safe_load((DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml").read_text())
+    [entry] = [m for m in marts["models"] if m["name"] == model]
+    return {column["name"] for column in entry["columns"]}
+
+
+def test_dbt_vars_hold_the_vocabulary_categories():
+    variables = dbt_vars()
+    assert set(variables["platforms"]) == PLATFORMS
+    assert set(variables["precisions"]) == PRECISIONS
+    assert set(variables["modes"]) == MODES
+    assert variables["precision_aliases"] == PRECISION_ALIASES
+
+
+def test_dbt_vars_derived_from_the_categories_stay_within_them():
+    variables = dbt_vars()
+    assert set(variables["precision_bytes"]) == PRECISIONS
+    assert set(variables["mode_aliases"].values()) <= MODES
+    assert set(variables["platform_aliases"].values()) <= PLATFORMS
+    assert set(variables["coverage_precisions"]) <= PRECISIONS
+    assert set(variables["coverage_modes"]) <= MODES
+
+
+@pytest.mark.parametrize("name", ["raw_benchmarks", "training_features"])
+def test_gx_value_sets_are_the_vocabulary_categories(name: str):
+    value_sets = {
+        e["kwargs"]["column"]: set(e["kwargs"]["value_set"]) for e in suite(name) if e["type"] == "expect_column_values_to_be_in_set"
+    }
+    assert value_sets == CATEGORIES
+
+
+@pytest.mark.parametrize("name", ["raw_benchmarks", "training_features"])
+def test_gx_suites_require_every_metric_to_be_positive(name: str):
+    positive = columns_checked(name, "expect_column_values_to_be_between", min_value=0, strict_min=True)
+    assert set(metric_columns()) <= positive
+
+
+def test_raw_gx_suite_checks_exactly_the_metric_columns_as_measures():
+    positive = columns_checked("raw_benchmarks", "expect_column_values_to_be_between", min_value=0, strict_min=True)
+    assert positive == set(metric_columns())
+
+
+def test_predictions_gx_suite_covers_every_metric_and_nothing_else():
+    predicted = {column.removesuffix("_pred") for column in columns_checked("predictions", "expect_column_values_to_be_between")
+                 if column.endswith("_pred")}
+    assert predicted == set(metric_columns())
+    confidences = columns_checked("predictions", "expect_column_values_to_be_between", min_value=0, max_value=1)
+    assert confidences == {m.figure("confidence") for m in metrics()}
+    ordered = {
+        (e["kwargs"]["column_A"], e["kwargs"]["column_B"]) for e in suite("predictions")
+        if e["type"] == "expect_column_pair_values_a_to_be_greater_than_b"
+    }
+    assert ordered == {pair for m in metrics() for pair in
+                       [(m.figure("pred"), m.figure("lower")), (m.figure("upper"), m.figure("pred"))]}
+
+
+@pytest.mark.parametrize("model", ["fct_benchmark_results", "training_features"])
+def test_dbt_marts_carry_every_metric_column(model: str):
+    assert set(metric_columns()) <= mart_columns(model)
+
+
+def test_training_features_carry_the_log_of_every_metric():
+    assert {f"log_{column}" for column in metric_columns()} <= mart_columns("training_features")

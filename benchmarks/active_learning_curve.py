@@ -98,8 +98,7 @@ def pick(
     change = minmax(leaf_change_scores(members[0], X[pool], X[labelled], spread))
     scored = pd.DataFrame({"uncertainty": uncertainty, "expected_model_change": change})
     space = DiversitySpace.build(Z[pool], Z[labelled], predictions.mean(axis=0), y[labelled], spacing=radius)
-    order, _ = greedy_gain_order(scored, space, step, GainWeights())
-    return pool[order]
+    return pool[greedy_gain_order(scored, space, step, GainWeights()).positions]
 
 
 def curves(frame: pd.DataFrame, metric: str, seeds: int, initial: int, step: int, rounds: int) -> dict[str, np.ndarray]:

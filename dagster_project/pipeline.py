@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from dagster_project.definitions import defs
-from dagster_project.defs.training.assets import MODEL_ASSETS
+from dagster_project.defs.transform.project import prepare_dbt_manifest
+from predictive_performance.settings import Settings
 
 
 @dataclass
@@ -17,24 +17,39 @@ class PipelineOutcome:
     lines: list[str] = field(default_factory=list)
 
 
-def run_pipeline(
-    paths: list[str] | None = None, include_default_data: bool = True, training: dict | None = None
-) -> PipelineOutcome:
+def run_pipeline(settings: Settings | None = None) -> PipelineOutcome:
     """Execute ``build_everything`` in-process; runs show up in the UI when DAGSTER_HOME is set.
 
-    ``training`` overrides the tuning budget of every metric model (``time_budget_s``, ``n_trials``).
+    ``settings`` (default: the environment's) name the inputs and the tuning budget of every metric model.
     """
+    prepare_dbt_manifest()  # a fresh clone has none, and the definitions' dbt assets read it on import
+    from dagster_project.definitions import build_definitions
+    from dagster_project.defs.training.assets import model_run_config
+
+    settings = settings or Settings.from_env()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    ops = {"raw_tables": {"config": {"paths": paths or [], "include_default_data": include_default_data}}}
-    ops.update({asset.op.name: {"config": training} for asset in MODEL_ASSETS if training})
+    ingest = {"paths": [str(path) for path in settings.input_paths], "include_default_data": settings.include_default_data}
+    training = {"time_budget_s": settings.time_budget_s, "n_trials": settings.n_trials, "fast": settings.fast_training}
+    ops = {"raw_tables": {"config": ingest}, **model_run_config(training)}
     run_config = dg.RunConfig(
         ops=ops,
         loggers={"console": {"config": {"log_level": "WARNING"}}},  # the summary below is what people read
     )
-    result = defs.resolve_job_def("build_everything").execute_in_process(
+    result = build_definitions().resolve_job_def("build_everything").execute_in_process(
         run_config=run_config, instance=instance, raise_on_error=False
     )
     return PipelineOutcome(result.success, _describe(result))
+
+
+def run_sensor_job(settings: Settings | None = None) -> PipelineOutcome:
+    """``build_everything`` as the new-loads sensor starts it: no files to read, the new rows are in raw already."""
+    from dagster_project.defs.automation.sensors import NO_NEW_DATA_CONFIG
+
+    ingest = NO_NEW_DATA_CONFIG["ops"]["raw_tables"]["config"]
+    settings = (settings or Settings.from_env()).with_overrides(
+        input_paths=tuple(ingest["paths"]), include_default_data=ingest["include_default_data"]
+    )
+    return run_pipeline(settings)
 
 
 def _describe(result: dg.ExecuteInProcessResult) -> list[str]:

@@ -5,7 +5,7 @@ configuration, as ``predictions.prediction_matrix`` and ``PerformancePredictor.b
 hold them) joined to the hardware catalog, so the same code ranks one configuration for the
 command line and builds ``predictions.hardware_recommendations`` from the whole matrix.
 
-Objectives (``OBJECTIVES``):
+Objectives (``objectives()``):
 
 ``throughput``           highest predicted items/s.
 ``latency``              lowest predicted ms per batch.
@@ -28,54 +28,70 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from predictive_performance import vocabulary
 from predictive_performance.modeling.features import PRECISION_BYTES
+from predictive_performance.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
 class Objective:
     name: str
-    metric: str  # the predicted metric it is built on
+    metric: str  # the column of the predicted metric it is built on (``Metric.column``)
     higher_is_better: bool
     per_watt: bool  # score = metric / watts (throughput) or metric x watts (latency -> energy)
     unit: str
     description: str
 
 
-OBJECTIVES: dict[str, Objective] = {
-    o.name: o
-    for o in (
-        Objective("throughput", "throughput", True, False, "items/s", "highest predicted throughput"),
-        Objective("latency", "latency_ms", False, False, "ms/batch", "lowest predicted latency per batch"),
-        Objective("memory", "memory_mb", False, False, "MB", "lowest predicted peak memory"),
-        Objective("throughput_per_watt", "throughput", True, True, "items/J", "most items per joule (throughput / W)"),
-        Objective("energy_per_batch", "latency_ms", False, True, "J/batch", "least energy per batch (latency x W)"),
-    )
-}
+def objectives() -> dict[str, Objective]:
+    """Every objective by name, built from the vocabulary's metrics when called."""
+    throughput, latency, memory = (vocabulary.metric(key) for key in ("throughput", "latency", "memory"))
+    return {
+        o.name: o
+        for o in (
+            Objective(throughput.key, throughput.column, throughput.higher_is_better, False, "items/s",
+                      "highest predicted throughput"),
+            Objective(latency.key, latency.column, latency.higher_is_better, False, "ms/batch",
+                      "lowest predicted latency per batch"),
+            Objective(memory.key, memory.column, memory.higher_is_better, False, "MB", "lowest predicted peak memory"),
+            Objective(
+                f"{throughput.key}_per_watt", throughput.column, True, True, "items/J",
+                "most items per joule (throughput / W)",
+            ),
+            Objective("energy_per_batch", latency.column, False, True, "J/batch", "least energy per batch (latency x W)"),
+        )
+    }
 
-_METRIC_OBJECTIVE = {
-    "throughput": "throughput",
-    "latency_ms": "latency",
-    "latency": "latency",
-    "memory_mb": "memory",
-    "memory": "memory",
-    "power_w": "throughput_per_watt",
-    "power": "throughput_per_watt",
-}
-_POWER_OBJECTIVE = {"throughput": "throughput_per_watt", "latency": "energy_per_batch", "memory": "memory"}
 
 HARDWARE_COLUMNS = ("vendor", "device_class", "tdp_w", "memory_gb", "is_measured")
 
 
-def objective_for(metric: str, power_constrained: bool = False) -> Objective:
-    """The objective a metric (``throughput``, ``latency``, ``memory``, ``power``) asks for."""
-    name = metric if metric in OBJECTIVES else _METRIC_OBJECTIVE.get(metric)
-    if name is None:
-        raise ValueError(
-            f"unknown metric or objective {metric!r}; expected one of {sorted({*_METRIC_OBJECTIVE, *OBJECTIVES})}"
-        )
+def objective_for(name: str, power_constrained: bool = False) -> Objective:
+    """The objective an objective name or a metric (``throughput``, ``latency_ms``, ``power``, ...) asks for.
+
+    A metric asks for the objective built on it; power, which nobody maximises or minimises alone,
+    asks for throughput per watt. ``power_constrained`` turns an objective into its per-watt form
+    where it has one (throughput -> throughput per watt, latency -> energy per batch).
+    """
+    table = objectives()
+    chosen = table.get(name) or _metric_objective(name, table)
     if power_constrained:
-        name = _POWER_OBJECTIVE.get(name, name)
-    return OBJECTIVES[name]
+        chosen = next((o for o in table.values() if o.per_watt and o.metric == chosen.metric), chosen)
+    return chosen
+
+
+def _metric_objective(name: str, table: dict[str, Objective]) -> Objective:
+    expected = f"expected an objective ({', '.join(table)}) or a metric"
+    try:
+        wanted = vocabulary.metric(name)
+    except ValueError as error:
+        raise ValueError(f"unknown metric or objective {name!r}; {expected}") from error
+    per_watt = wanted == vocabulary.metric("power")
+    column = vocabulary.metric("throughput").column if per_watt else wanted.column
+    found = next((o for o in table.values() if o.metric == column and o.per_watt == per_watt), None)
+    if found is None:
+        raise ValueError(f"no objective is built on the metric {name!r}; {expected}")
+    return found
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -101,10 +117,13 @@ def score(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:
     metric = objective.metric
     pred, lower, upper = (_numeric(frame, f"{metric}_{p}") for p in ("pred", "lower", "upper"))
     devices = np.nan_to_num(_numeric(frame, "num_devices"), nan=1.0)
-    power = _numeric(frame, "power_w_pred")
+    power_metric, memory_metric = vocabulary.metric("power"), vocabulary.metric("memory")
+    power = _numeric(frame, power_metric.figure("pred"))
     tdp = _numeric(frame, "tdp_w") * devices
     watts = np.where(np.isfinite(power), power, tdp)
-    watts_source = np.where(np.isfinite(power), "predicted power_w", np.where(np.isfinite(tdp), "catalog TDP", None))
+    watts_source = np.where(
+        np.isfinite(power), f"predicted {power_metric.column}", np.where(np.isfinite(tdp), "catalog TDP", None)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         if objective.per_watt and objective.higher_is_better:
             values = (pred / watts, lower / watts, upper / watts)
@@ -112,7 +131,7 @@ def score(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:
             values = (pred / 1000.0 * watts, lower / 1000.0 * watts, upper / 1000.0 * watts)
         else:
             values = (pred, lower, upper)
-    memory = _numeric(frame, "memory_mb_pred")
+    memory = _numeric(frame, memory_metric.figure("pred"))
     weights = _numeric(frame, "weights_mb")
     # the weights are a floor no prediction may go under: a tree model asked about a model far
     # larger than any it was trained on can predict less memory than its parameters take
@@ -120,8 +139,8 @@ def score(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:
     basis = np.select(
         [np.isfinite(memory) & ~(weights > memory), np.isfinite(weights)],
         [
-            "predicted memory_mb",
-            "weights at precision" + np.where(np.isfinite(memory), " (above predicted memory_mb)", ""),
+            f"predicted {memory_metric.column}",
+            "weights at precision" + np.where(np.isfinite(memory), f" (above predicted {memory_metric.column})", ""),
         ],
         default=None,
     )
@@ -226,6 +245,73 @@ def hardware_recommendations(
     out = pd.concat(parts, ignore_index=True)
     first = ["model_name", "mode", "objective", "rank", "hardware_name"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+def decision_relevance(
+    predictions: pd.DataFrame, hardware: pd.DataFrame, models: pd.DataFrame | None, objective: str | Objective
+) -> np.ndarray:
+    """Per row, 0-1: how much of its score interval overlaps the leading device's for its model and mode.
+
+    The leader of each (model, mode) is the row with the best point score among those that fit;
+    a row whose interval reaches past the leader's bound could take first place, so measuring
+    it decides the recommendation. The leader scores the largest overlap any rival has with it.
+    """
+    chosen = objective if isinstance(objective, Objective) else objective_for(objective)
+    frame = score(with_catalog(predictions.reset_index(drop=True), hardware, models), chosen)
+    sign = 1.0 if chosen.higher_is_better else -1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s, lo, hi = (sign * np.log(frame[c].to_numpy(dtype=float)) for c in ("score", "score_lower", "score_upper"))
+    if sign < 0:
+        lo, hi = hi, lo
+    fits = frame["fits_in_memory"].fillna(True).astype(bool).to_numpy() & np.isfinite(s)
+    relevance = np.zeros(len(frame))
+    keys = frame[["model_name", "mode"]].astype(str).agg("|".join, axis=1).to_numpy()
+    for key in np.unique(keys):
+        idx = np.flatnonzero((keys == key) & fits)
+        if len(idx) < 2:
+            continue
+        leader = idx[np.argmax(s[idx])]
+        width = np.maximum(hi[idx] - lo[idx], 1e-9)
+        overlap = np.clip((hi[idx] - lo[leader]) / width, 0.0, 1.0)
+        overlap[idx == leader] = 0.0
+        relevance[idx] = overlap
+        relevance[leader] = overlap.max()
+    return np.nan_to_num(relevance)
+
+
+@dataclass(frozen=True)
+class HardwareRecommender:
+    """The functions above with the catalog read from a warehouse: devices ranked for a model, and
+    which prediction rows could still change a ranking (what active learning measures first).
+
+    ``warehouse`` None: the one a caller passes (the active-learning system's), else the environment's.
+    The catalog is read on each call, so a recommender never answers from an old copy.
+    """
+
+    warehouse: Warehouse | None = None
+    confidence_threshold: float = 0.5
+
+    def catalog(self, warehouse: Warehouse | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``marts.dim_hardware`` and ``marts.dim_models``."""
+        source = self.warehouse or warehouse or Warehouse.from_env()
+        return source.query("select * from marts.dim_hardware"), source.query("select * from marts.dim_models")
+
+    def recommend(
+        self, predictions: pd.DataFrame, model_name: str, objective: str = "throughput", top_k: int | None = 5
+    ) -> pd.DataFrame:
+        """Devices ranked for one model, each with its best configuration (``rank_hardware``)."""
+        hardware, models = self.catalog()
+        rows = predictions[predictions["model_name"] == model_name]
+        return rank_hardware(
+            rows, hardware, objective, models, top_k=top_k, confidence_threshold=self.confidence_threshold
+        )
+
+    def decision_relevance(
+        self, predictions: pd.DataFrame, objective: str = "throughput", warehouse: Warehouse | None = None
+    ) -> np.ndarray:
+        """``decision_relevance`` of every row against the catalog (see the function)."""
+        hardware, models = self.catalog(warehouse)
+        return decision_relevance(predictions, hardware, models, objective)
 
 
 def _tidy(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:

@@ -1,9 +1,13 @@
-"""Active learning: the scoring helpers on small frames, batch constraints, state round trip, and the
-README snippet against a small real warehouse with really trained models (the simulated data and
-catalog marts of ``tests/test_predict.py``, plus ``marts.coverage_gaps`` / ``marts.training_features``).
+"""Active learning: the scoring helpers and the greedy selector on small frames, batch constraints,
+state round trip, and the README snippet against a small real warehouse with really trained models
+(the simulated data and catalog marts of ``tests/factories.py``, plus ``marts.coverage_gaps`` /
+``marts.training_features``); learning from new results through a real ingest and the pipeline's job.
 """
 
 from __future__ import annotations
+
+import functools
+from pathlib import Path
 
 import duckdb
 import lightgbm as lgb
@@ -17,15 +21,20 @@ from predictive_performance.active_learning import (
     QUEUE_TABLE,
     ActiveLearningSystem,
     DiversitySpace,
-    HardwareRecommender,
     greedy_gain_order,
+    greedy_select,
     leaf_change_scores,
     minmax,
+    rebuild_through_pipeline,
     select_batch,
     uncertainty_scores,
 )
-from predictive_performance.modeling import train_and_register
+from predictive_performance.modeling import load_training_frame, train_and_register
+from predictive_performance.recommend import HardwareRecommender, objective_for
+from predictive_performance.settings import Settings
+from predictive_performance.vocabulary import metric
 from predictive_performance.warehouse import Warehouse
+from tests.conftest import FAST_TRAINING
 from tests.factories import CONFIG, MEASURED, MODELS, seed_catalogs, simulate, write_marts
 
 EXTRA_DEVICES = ["NVIDIA L4", "AMD EPYC 9965"]
@@ -129,8 +138,40 @@ def test_greedy_order_spreads_choices():
     # two tight clusters, the first slightly more uncertain: the second pick must come from the other cluster
     Z = np.array([[0.0, 0.0], [0.01, 0.0], [0.02, 0.0], [5.0, 5.0], [5.01, 5.0]])
     scored = pd.DataFrame({"uncertainty": [1.0, 0.99, 0.98, 0.9, 0.89], "expected_model_change": [0.5] * 5})
-    order, _ = greedy_gain_order(scored, DiversitySpace.build(Z, np.array([[-20.0, -20.0]])), 2)
+    order = greedy_gain_order(scored, DiversitySpace.build(Z, np.array([[-20.0, -20.0]])), 2).positions
     assert order[0] == 0 and order[1] in (3, 4)
+
+
+def test_greedy_select_caps_groups_and_drops_duplicates_of_a_pick():
+    # rows 0 and 1 are the same configuration; the objective alone would take 0, 1, 2 in that order
+    space = DiversitySpace.build(np.array([[0.0], [0.0], [1.0], [5.0]]), np.empty((0, 1)))
+    value = np.array([1.0, 0.9, 0.3, 0.1])
+    assert greedy_select(space, 4, lambda diversity: value).positions == [0, 2, 3]
+    assert greedy_select(space, 4, lambda diversity: value, spread=False).positions == [0, 1, 2, 3]
+    groups = np.array(["a", "a", "a", "b"])
+    capped = greedy_select(space, 4, lambda diversity: value, groups=groups, caps={"a": 1}, spread=False)
+    assert capped.positions == [0, 3]
+    # spreading: after the first pick the others' diversity falls, and each pick keeps its own
+    spread = greedy_select(space, 2, lambda diversity: diversity + value, duplicates="distance")
+    assert spread.positions == [0, 3] and spread.diversity.tolist() == [1.0, pytest.approx(5.0 / 6.0)]
+
+
+@pytest.mark.parametrize(
+    ("name", "power_constrained", "expected"),
+    [
+        ("throughput", False, "throughput"),
+        ("latency_ms", False, "latency"),
+        ("memory", True, "memory"),
+        ("power_w", False, "throughput_per_watt"),
+        ("latency", True, "energy_per_batch"),
+        ("throughput", True, "throughput_per_watt"),
+        ("energy_per_batch", False, "energy_per_batch"),
+    ],
+)
+def test_objective_for_a_metric_or_an_objective(name, power_constrained, expected):
+    assert objective_for(name, power_constrained).name == expected
+    with pytest.raises(ValueError, match="unknown metric or objective"):
+        objective_for("bogus")
 
 
 # --- a small real warehouse with trained models ------------------------------------------------------
@@ -174,7 +215,7 @@ def env(world, monkeypatch):
 
 
 def test_readme_snippet_runs(env, capsys):
-    learner = ActiveLearningSystem()
+    learner = ActiveLearningSystem.from_models()
     configs = learner.recommend_configurations(budget=20)
     assert len(configs) == 20
     for c in configs:
@@ -221,8 +262,16 @@ def test_readme_snippet_runs(env, capsys):
     assert by_device["AMD EPYC 9965"] > by_device[MEASURED].max()
 
 
+def test_hardware_recommender_ranks_each_device_once_best_first(env):
+    scored = ActiveLearningSystem.from_models().candidate_scores().frame
+    ranked = HardwareRecommender().recommend(scored, "gpt2", "throughput", top_k=None)
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1)) and ranked["hardware_name"].is_unique
+    assert len(ranked) > 1 and ranked["score"].is_monotonic_decreasing
+    assert set(ranked["model_name"]) == {"gpt2"}
+
+
 def test_state_round_trip_and_published_tables(env):
-    learner = ActiveLearningSystem(warehouse=Warehouse(env["db_path"]), artifacts=env["artifacts"])
+    learner = ActiveLearningSystem.from_models(warehouse=Warehouse(env["db_path"]), artifacts=env["artifacts"])
     learner.suggest_test_batch(batch_size=4, hardware_constraints={"cuda": 2})
     queue, batches = learner.queue_table(), learner.test_batches_table()
     folder = learner.save_state()
@@ -238,7 +287,7 @@ def test_state_round_trip_and_published_tables(env):
 
 def test_update_with_benchmark_results_ingests_refreshes_and_retrains(env):
     warehouse = Warehouse(env["db_path"])
-    learner = ActiveLearningSystem(warehouse=warehouse, artifacts=env["artifacts"], config=CONFIG)
+    learner = ActiveLearningSystem(warehouse=warehouse, artifacts=env["artifacts"])
     chosen = pd.DataFrame(learner.recommend_configurations(budget=3))
     models, hardware = seed_catalogs()
     measured = simulate(models, hardware)  # the simulated truth for every cell of the measured devices
@@ -247,9 +296,10 @@ def test_update_with_benchmark_results_ingests_refreshes_and_retrains(env):
     untested = env["grid"][~env["grid"]["is_tested"] & env["grid"]["hardware_name"].isin(MEASURED)].head(3)
     results = untested[cells].merge(measured, on=cells)
     before = {v: latest for v, latest in ((m, learner.versions()[m].version) for m in ("throughput", "memory_mb"))}
-    refreshed = []
+    retrained = []
 
-    def refresh(wh: Warehouse) -> None:  # what dbt does for these rows: new training rows, cells now tested
+    def retrain(wh: Warehouse, artifacts: Path) -> None:
+        """What the pipeline does for these rows on these hand-built marts: new training rows, cells now tested, new models."""
         features = results.drop(
             columns=[c for c in ("peak_fp16_tflops", "peak_bf16_tflops", "peak_int8_tops") if c in results]
         )
@@ -261,13 +311,14 @@ def test_update_with_benchmark_results_ingests_refreshes_and_retrains(env):
                 "where g.model_name = r.model_name and g.hardware_name = r.hardware_name and g.precision = r.precision "
                 "and g.batch_size = r.batch_size and g.mode = r.mode"
             )
-        refreshed.append(True)
+        train_and_register(load_training_frame(wh), CONFIG, None, artifacts, evaluate=False, warehouse=wh)
+        retrained.append(wh.latest_load_id())
 
     canonical = results[
         ["model_name", "hardware_name", "batch_size", "precision", "mode", "throughput", "latency_ms", "memory_mb"]
     ]
-    report = learner.update_with_benchmark_results(canonical.assign(hardware_platform="cuda"), refresh_marts=refresh)
-    assert report.stored and refreshed
+    report = learner.update_with_benchmark_results(canonical.assign(hardware_platform="cuda"), retrain=retrain)
+    assert report.stored and retrained == [report.load_id]  # retrained after the rows landed as a new load
     after = learner.versions()
     assert all(after[m].version != before[m] for m in before)
     queue = learner.queue_table()
@@ -277,3 +328,35 @@ def test_update_with_benchmark_results_ingests_refreshes_and_retrains(env):
         for k in map(tuple, queue[["model_name", "hardware_name", "batch_size", "precision", "mode"]].to_numpy())
     )
     assert len(chosen) == 3
+
+
+def test_rebuild_through_pipeline_refuses_a_warehouse_the_job_would_not_build(env, tmp_path):
+    with pytest.raises(ValueError, match="the pipeline builds"):
+        rebuild_through_pipeline(Warehouse(tmp_path / "elsewhere.duckdb"), env["artifacts"])
+
+
+def test_update_starts_the_sensor_job_so_new_rows_pass_the_gates(trained_copy):
+    """The default retrain step for real: ``build_everything`` as the sensor starts it, on a copy of a pipeline run."""
+    warehouse = trained_copy
+    learner = ActiveLearningSystem(warehouse=warehouse)
+    throughput = metric("throughput")
+    measured = set(warehouse.query("select distinct hardware_name from marts.training_features")["hardware_name"])
+    matrix = warehouse.query("select * from predictions.prediction_matrix where not is_tested order by all")
+    cells = ["model_name", "hardware_platform", "hardware_name", "batch_size", "precision", "mode"]
+    new_rows = matrix[matrix["hardware_name"].isin(measured)].head(2)
+    # "measured" at the predicted figure: plausible, so every gate passes
+    results = new_rows[cells].assign(**{throughput.column: new_rows[throughput.figure("pred")].to_numpy()})
+    before = learner.versions()[throughput.column].version
+    fast = Settings.from_env().with_overrides(
+        time_budget_s=FAST_TRAINING["time_budget_s"], n_trials=FAST_TRAINING["n_trials"], fast_training=True
+    )
+
+    retrain = functools.partial(rebuild_through_pipeline, settings=fast)
+    report = learner.update_with_benchmark_results(results, retrain=retrain)
+
+    assert report.stored and warehouse.latest_load_id() == report.load_id
+    assert learner.versions()[throughput.column].version != before
+    gaps = warehouse.query("select * from marts.coverage_gaps").merge(new_rows[cells], on=cells)
+    assert len(gaps) == 2 and gaps["is_tested"].all()  # dbt rebuilt the marts from the new load
+    queued = warehouse.query("select * from active_learning.queue").merge(new_rows[cells], on=cells)
+    assert queued.empty  # and the published queue no longer asks for them

@@ -4,7 +4,7 @@ import dagster as dg
 
 from dagster_project.defs.resources import WarehouseResource
 from predictive_performance.active_learning import ActiveLearningSystem
-from predictive_performance.config import artifacts_dir
+from predictive_performance.settings import artifacts_dir
 
 PUBLISHED_MATRIX_KEY = dg.AssetKey(["predictions", "prediction_matrix"])
 
@@ -25,7 +25,7 @@ class TestBatchConfig(dg.Config):
 )
 def active_learning_tables(config: TestBatchConfig, warehouse: WarehouseResource):
     """Score every untested cell with the current models, pick a batch, publish both tables whole."""
-    learner = ActiveLearningSystem(warehouse=warehouse.get(), artifacts=artifacts_dir())
+    learner = ActiveLearningSystem.from_models(warehouse=warehouse.get(), artifacts=artifacts_dir())
     batch = learner.suggest_test_batch(
         batch_size=config.batch_size, ensure_diversity=True, hardware_constraints=config.hardware_constraints or None
     )

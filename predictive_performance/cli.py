@@ -12,6 +12,7 @@ from rich.table import Table
 from predictive_performance.ingest import FORMATS, IngestError, ingest_path
 from predictive_performance.ingest.canonical import UnreadableFileError
 from predictive_performance.ingest.validation import SchemaError
+from predictive_performance.settings import Settings, SettingsError
 from predictive_performance.warehouse import Warehouse, WarehouseError
 
 app = typer.Typer(help="Predict ML model performance on hardware nobody has benchmarked yet.", no_args_is_help=True)
@@ -46,16 +47,36 @@ def ingest(
 
 @app.command()
 def run(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Extra files to ingest first.")] = None,
-    default_data: Annotated[bool, typer.Option(help="Ingest the embedded sample data and ../shared/data if new.")] = True,
-    time_budget: Annotated[float, typer.Option(help="Seconds of hyperparameter search per metric.")] = 120.0,
-    trials: Annotated[int, typer.Option(help="Optuna trials per learner and metric, at most.")] = 30,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Extra files to ingest first (default $PERFPREDICT_INPUT_PATHS).")
+    ] = None,
+    default_data: Annotated[
+        bool | None,
+        typer.Option(
+            "--default-data/--no-default-data",
+            help="Ingest the embedded sample data and ../shared/data if new (default $PERFPREDICT_INCLUDE_DEFAULT_DATA, else yes).",
+        ),
+    ] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(help="Seconds of hyperparameter search per metric (default $PERFPREDICT_TIME_BUDGET_S, else TrainingConfig's)."),
+    ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(help="Optuna trials per learner and metric, at most (default $PERFPREDICT_TRIALS, else TrainingConfig's)."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline: ingest, dbt, quality gates, training, predictions."""
     from dagster_project.pipeline import run_pipeline  # the one place the CLI reaches into orchestration
 
-    training = {"time_budget_s": time_budget, "n_trials": trials}
-    outcome = run_pipeline([str(p) for p in paths or []], include_default_data=default_data, training=training)
+    try:
+        settings = Settings.from_env().with_overrides(
+            input_paths=tuple(paths) if paths else None, include_default_data=default_data, time_budget_s=time_budget, n_trials=trials
+        )
+    except SettingsError as error:
+        errors.print(f"error: {error}", markup=False)
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
+    outcome = run_pipeline(settings)
     for line in outcome.lines:
         console.print(line, markup=False)
     if not outcome.success:
@@ -84,13 +105,13 @@ def benchmark(
 @app.command()
 def status() -> None:
     """Show what the warehouse holds: rows per raw table and the latest loads."""
-    warehouse = Warehouse.from_env()
     try:
+        warehouse = Warehouse.from_env()
         loads = warehouse.query(
             "select load_id, source, format, rows_accepted, rows_rejected, rows_skipped, loaded_at "
             "from raw.loads order by load_id desc limit 10"
         )
-    except WarehouseError as error:
+    except (WarehouseError, SettingsError) as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
     console.print(f"warehouse {warehouse.path}: {warehouse.row_counts()}")
@@ -112,7 +133,7 @@ def _predictor(model_path: Path | None, confidence_threshold: float = 0.5, fallb
     from predictive_performance.predict import PerformancePredictor  # the model libraries load only here
 
     try:
-        return PerformancePredictor(
+        return PerformancePredictor.load(
             model_path=model_path, confidence_threshold=confidence_threshold, fallback_to_similar=fallback_to_similar
         )
     except (FileNotFoundError, WarehouseError) as error:
@@ -146,7 +167,7 @@ def predict_command(
 ) -> None:
     """Predict every metric, with 80 % interval and confidence, for each configuration of a file."""
     from predictive_performance.ingest.canonical import CANONICAL_SUFFIXES, UnreadableFileError
-    from predictive_performance.predict import METRIC_KEYS, read_configurations
+    from predictive_performance.prediction.inputs import read_configurations
 
     kind = CANONICAL_SUFFIXES.get(output_path.suffix.lower())
     if kind is None:
@@ -174,8 +195,8 @@ def predict_command(
     else:
         predictions.to_json(output_path, orient="records", indent=2)
     low = {
-        METRIC_KEYS[m]: int(predictions[f"{m}_low_confidence"].fillna(False).astype(bool).sum())
-        for m in predictor.metrics
+        m.key: int(predictions[m.figure("low_confidence")].fillna(False).astype(bool).sum())
+        for m in predictor.trained_metrics
     }
     console.print(
         f"predicted {len(predictions)} configuration(s) -> {output_path}\n"
@@ -357,16 +378,16 @@ def demo(
 
     Without a view option, one configuration; --all shows every view.
     """
-    from predictive_performance.config import artifacts_dir
     from predictive_performance.demo import resolve_setting, run_demo
     from predictive_performance.predict import PerformancePredictor
+    from predictive_performance.settings import artifacts_dir
 
     chosen = {"hardware": compare_hardware, "batch_sizes": batch_comparison, "recommendation": recommend_view}
     views = [name for name, wanted in chosen.items() if wanted or all_views]
     if all_views or not views:
         views.insert(0, "configuration")
     try:
-        predictor = PerformancePredictor(model_path=model_path)
+        predictor = PerformancePredictor.load(model_path=model_path)
         setting = resolve_setting(
             predictor, model, model_type, hardware, sequence_length=sequence_length, batch_size=batch_size,
             precision=precision, mode=mode, metric=metric, top=top, power_constrained=power_constrained,

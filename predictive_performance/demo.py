@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from predictive_performance import vocabulary
 from predictive_performance.charts import (
     batch_curves,
     confidence_label,
@@ -31,13 +32,8 @@ from predictive_performance.charts import (
     write_png,
 )
 from predictive_performance.names import is_platform
-from predictive_performance.predict import (
-    METRIC_KEYS,
-    NOTE_SEPARATOR,
-    UNITS,
-    PerformancePredictor,
-    metric_column,
-)
+from predictive_performance.predict import PerformancePredictor
+from predictive_performance.prediction.assembly import split_notes
 from predictive_performance.recommend import objective_for
 from predictive_performance.reports import number
 
@@ -153,9 +149,10 @@ def resolve_setting(
         device, platform = str(resolved["hardware_name"]), str(resolved["hardware_platform"])
     elif (device := predictor.names.device(hardware)) is None:
         raise _unknown(predictor, "hardware", hardware)
-    column = metric_column(metric)
-    if column not in predictor.versions:
-        raise DemoInputError(f"no trained model for {column}: it has no measurements yet")
+    try:
+        column = predictor.trained_metric(metric).column
+    except ValueError as error:
+        raise DemoInputError(str(error)) from error
     if sequence_length is None:
         sequence_length = measured_sequence_length(predictor, model_name, device)
     return Setting(
@@ -202,8 +199,8 @@ def _by_metric(predictor: PerformancePredictor, predicted: pd.DataFrame) -> pd.D
     """Every trained metric's figures stacked: metric, unit, batch_size, value, lower, upper, confidence."""
     return pd.concat(
         [
-            _long(predicted, m).assign(metric=METRIC_KEYS[m], unit=UNITS[m], batch_size=predicted["batch_size"])
-            for m in predictor.metrics
+            _long(predicted, m.column).assign(metric=m.key, unit=m.unit, batch_size=predicted["batch_size"])
+            for m in predictor.trained_metrics
         ],
         ignore_index=True,
     )
@@ -242,8 +239,7 @@ def configuration_view(predictor: PerformancePredictor, setting: Setting, folder
         title=title,
         caption=f"Models: {result['model_version']}. Hollow point: low confidence.",
     )
-    notes = [n for n in str(result["notes"]).split(NOTE_SEPARATOR) if n]
-    return View([table], write_png(figure, _chart_path(folder, setting, "configuration")), notes)
+    return View([table], write_png(figure, _chart_path(folder, setting, "configuration")), split_notes(result["notes"]))
 
 
 def _ranked_view(
@@ -288,13 +284,13 @@ def hardware_view(predictor: PerformancePredictor, setting: Setting, folder: Pat
         ["value", "label"], ascending=[not objective_for(setting.metric).higher_is_better, True], na_position="last"
     )
     keep = bars.index.isin(bars.index[: setting.top]) | bars["measured"].to_numpy()
-    metric = METRIC_KEYS[setting.metric]
-    title = f"{metric} of {_describe(setting, device=False)}, across devices"
+    ranked_by = vocabulary.metric(setting.metric)
+    title = f"{ranked_by.key} of {_describe(setting, device=False)}, across devices"
     caption = (
         f"The best {setting.top} of {len(bars)} catalog devices and every measured device. "
         f"Model: {predictor.versions[setting.metric].version}."
     )
-    unit = f"{metric} ({UNITS[setting.metric]})"
+    unit = f"{ranked_by.key} ({ranked_by.unit})"
     return _ranked_view(predictor, setting, folder, "hardware", bars[keep], title, unit, caption)
 
 
@@ -352,7 +348,7 @@ def measurements(predictor: PerformancePredictor, setting: Setting, platform: st
         [setting.model, setting.hardware, setting.precision, setting.mode, sequence, image, platform],
     )
     long = rows.melt(id_vars="batch_size", var_name="metric", value_name="value").dropna(subset=["value"])
-    return long.assign(metric=long["metric"].map(METRIC_KEYS))
+    return long.assign(metric=long["metric"].map({m.column: m.key for m in vocabulary.metrics()}))
 
 
 def batch_view(predictor: PerformancePredictor, setting: Setting, folder: Path) -> View:
@@ -363,9 +359,9 @@ def batch_view(predictor: PerformancePredictor, setting: Setting, folder: Path) 
     measured = measurements(predictor, setting, platform)
     threshold = predictor.confidence_threshold
     tables = []
-    for metric in predictor.metrics:
-        key = METRIC_KEYS[metric]
-        table = Table(title=f"{key} ({UNITS[metric]}) of {setting.model} on {setting.hardware} by batch size")
+    for metric in predictor.trained_metrics:
+        key = metric.key
+        table = Table(title=f"{key} ({metric.unit}) of {setting.model} on {setting.hardware} by batch size")
         table.add_column("batch", justify="right")
         _figure_columns(table, "prediction")
         table.add_column("measured", justify="right")
@@ -381,7 +377,7 @@ def batch_view(predictor: PerformancePredictor, setting: Setting, folder: Path) 
         curves,
         measured,
         threshold=threshold,
-        units={METRIC_KEYS[m]: UNITS[m] for m in predictor.metrics},
+        units={m.key: m.unit for m in predictor.trained_metrics},
         title=title,
         caption=f"Crosses: the warehouse's measurements (mean per batch size). Models: {predictor.model_version}.",
     )

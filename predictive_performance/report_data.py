@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from predictive_performance.modeling import evaluation_table
+from predictive_performance.vocabulary import metric
 from predictive_performance.warehouse import Warehouse
 
 
@@ -50,10 +51,11 @@ def focus_predictions(warehouse: Warehouse, configurations: int = 2, devices: in
            group by all order by sum(is_tested::int) desc, model_name, precision, mode limit ?""",
         [configurations],
     )
+    fastest = metric("throughput").figure("pred")
     frames = []
     for model, precision, mode in settings.itertuples(index=False):
         rows = warehouse.query(
-            """with measured as (
+            f"""with measured as (
                    select hardware_name, bool_or(is_tested) as hardware_measured from marts.coverage_gaps
                    where model_name = $1 and precision = $2 and mode = $3 group by hardware_name
                ),
@@ -64,7 +66,7 @@ def focus_predictions(warehouse: Warehouse, configurations: int = 2, devices: in
                ),
                chosen as (
                    select hardware_name from setting group by hardware_name
-                   order by bool_or(hardware_measured) desc, max(throughput_pred) desc nulls last, hardware_name
+                   order by bool_or(hardware_measured) desc, max({fastest}) desc nulls last, hardware_name
                    limit $4
                )
                select setting.* from setting join chosen using (hardware_name)

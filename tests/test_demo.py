@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from predictive_performance.cli import app
-from predictive_performance.config import ARTIFACTS_VARIABLE
-from predictive_performance.predict import METRIC_KEYS, PerformancePredictor
+from predictive_performance.predict import PerformancePredictor
+from predictive_performance.settings import ARTIFACTS_VARIABLE
 from tests.browser import publish_screenshot
 from tests.conftest import CPU
 
@@ -62,7 +62,7 @@ def test_each_view_prints_confidence_and_writes_its_charts(
         publish_screenshot(chart)
     rows = predicted_rows(result.output)
     assert rows and all(CONFIDENCE.search(row) for row in rows), "\n".join(rows)
-    metrics = [METRIC_KEYS[m] for m in PerformancePredictor().metrics]
+    metrics = [m.key for m in PerformancePredictor.load().trained_metrics]
     if "configuration" in views:
         assert [r.split("│")[1].strip() for r in rows[: len(metrics)]] == metrics
     if "hardware" in views:  # measured devices are always listed, however they rank

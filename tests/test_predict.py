@@ -8,6 +8,7 @@ with measurement counts, as dbt builds them. Everything else in the catalogs is 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -16,16 +17,20 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from predictive_performance import vocabulary
 from predictive_performance.cli import app
-from predictive_performance.config import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE
 from predictive_performance.modeling import (
     UnknownEntityError,
     evaluate_metric,
     publish,
     train_and_register,
 )
-from predictive_performance.predict import PerformancePredictor, UnknownNameError, read_configurations
+from predictive_performance.predict import PerformancePredictor
+from predictive_performance.prediction.inputs import read_configurations
+from predictive_performance.prediction.resolution import UnknownNameError
+from predictive_performance.prediction.result import Prediction
 from predictive_performance.recommend import hardware_recommendations
+from predictive_performance.settings import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE
 from predictive_performance.warehouse import Warehouse
 from tests.factories import (
     CATALOG_ONLY_CPU,
@@ -37,7 +42,6 @@ from tests.factories import (
     simulate,
     write_marts,
 )
-
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,7 @@ def world(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def predictor(world) -> PerformancePredictor:
-    return PerformancePredictor(model_path=world["artifacts"], db_path=world["db_path"])
+    return PerformancePredictor.load(model_path=world["artifacts"], db_path=world["db_path"])
 
 
 # --- predict --------------------------------------------------------------------------------------------
@@ -92,6 +96,37 @@ def test_predict_returns_every_metric_with_interval_and_confidence(predictor, wo
         .iloc[0]
     )
     assert result["throughput"] == pytest.approx(truth, rel=0.3)
+
+
+def test_a_prediction_is_a_frozen_value_that_still_answers_like_the_published_dict(predictor):
+    result = predictor.predict("gpt2", hardware_name="NVIDIA A10", batch_size=4)
+
+    assert isinstance(result, Prediction)
+    plain = result.to_dict()
+    assert type(plain) is dict and dict(result) == plain and list(result.keys()) == list(plain) == list(result)
+    assert list(plain)[:3] == ["model_name", "model_name_requested", "model_type"]
+    for m in vocabulary.metrics():  # every metric of the vocabulary has its four keys, trained or not
+        assert {m.key, f"{m.key}_lower", f"{m.key}_upper", m.confidence_key} <= set(result)
+        assert result.units[m.key] == m.unit
+    assert result["throughput"] == result.figures["throughput"] == plain["throughput"] > 0
+    assert result["batch_size"] == result.batch_size == 4 and result.get("notes") == result.notes
+    assert "explanation" not in result and result.get("explanation") is None and result.get("nothing", 7) == 7
+    with pytest.raises(KeyError):
+        result["throughput_pred"]  # a batch_predict column, not a result key
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.batch_size = 8  # type: ignore[misc]
+
+
+def test_the_constructor_takes_loaded_parts_and_reads_nothing(predictor, world, tmp_path):
+    elsewhere = Warehouse(tmp_path / "never-opened.duckdb")
+    rebuilt = PerformancePredictor(predictor.versions, predictor.catalogs, warehouse=elsewhere)
+
+    assert rebuilt.predict("gpt2", hardware_name="NVIDIA A10")["throughput"] == pytest.approx(
+        predictor.predict("gpt2", hardware_name="NVIDIA A10")["throughput"]
+    )
+    assert not elsewhere.path.exists()
+    with pytest.raises(FileNotFoundError, match="no trained models"):
+        PerformancePredictor.load(model_path=tmp_path / "no-artifacts", db_path=world["db_path"])
 
 
 def test_unknown_device_gets_a_clear_error_naming_it(predictor):
@@ -207,6 +242,7 @@ def test_verbose_explains_each_metric_with_shap_values_that_add_up(predictor):
         # log(prediction) = base value + contributions + physics offset
         assert np.exp(explanation["log_prediction"]) == pytest.approx(result[key], rel=1e-3)
         assert "TreeSHAP" in explanation["explained"]
+        assert explanation["metric"] == vocabulary.metric(key).column and key in result.model_versions
     assert not any(
         name in set(result["explanation"]["throughput"]["features"]["feature"])
         for name in ("model_name", "hardware_name")

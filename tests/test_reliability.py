@@ -24,8 +24,10 @@ from predictive_performance.ingest import IngestError, ingest_path
 from predictive_performance.ingest.canonical import UnreadableFileError
 from predictive_performance.ingest.validation import INTEGER_LIMIT
 from predictive_performance.modeling import latest_version
-from predictive_performance.modeling.registry import MEMBER_FILES, ModelArtifactError
-from predictive_performance.predict import PerformancePredictor, UnknownNameError
+from predictive_performance.modeling.learners import LEARNERS
+from predictive_performance.modeling.registry import ModelArtifactError
+from predictive_performance.predict import PerformancePredictor
+from predictive_performance.prediction.resolution import UnknownNameError
 from predictive_performance.prediction_matrix import build_prediction_matrix
 from predictive_performance.publish import publish_tables
 from predictive_performance.warehouse import Warehouse, WarehouseError
@@ -218,7 +220,7 @@ def test_huge_batch_sizes_are_stored_exactly_up_to_the_column_limit(warehouse, t
 
 @pytest.fixture
 def predictor(trained_copy) -> PerformancePredictor:
-    return PerformancePredictor()
+    return PerformancePredictor.load()
 
 
 @pytest.mark.parametrize("configs", [[], pd.DataFrame()])
@@ -314,7 +316,7 @@ def _garble(path: Path) -> None:
 @pytest.mark.parametrize(
     ("pick", "damage"),
     [
-        (lambda path: next(path / f for f in MEMBER_FILES.values() if (path / f).exists()), _truncate),
+        (lambda path: next(path / c.file_name for c in LEARNERS.values() if (path / c.file_name).exists()), _truncate),
         (lambda path: path / "quantile_lower.txt", _garble),
         (lambda path: path / "neighbours.npy", _truncate),
     ],
@@ -326,7 +328,7 @@ def test_a_corrupt_model_file_is_named_with_its_version_and_nothing_published_ch
     broken = pick(version.path)
     damage(broken)
 
-    predictor = PerformancePredictor()  # reads manifests only; the files open on first use
+    predictor = PerformancePredictor.load()  # reads manifests only; the files open on first use
     with pytest.raises(ModelArtifactError, match=rf"model version {version.version}: .*{broken.name} is corrupt"):
         predictor.predict("bert-base-uncased", hardware_name=CPU)
     with pytest.raises(ModelArtifactError, match=broken.name):
@@ -340,7 +342,7 @@ def test_a_garbled_manifest_is_named_with_its_version(trained_copy):
     _truncate(version.path / "manifest.json")
 
     with pytest.raises(ModelArtifactError, match=rf"model version {version.version}: .*manifest\.json cannot be read"):
-        PerformancePredictor()
+        PerformancePredictor.load()
     assert published_checksums(trained_copy) == before
 
 
@@ -361,7 +363,7 @@ def hold_file(path: Path, read_only: bool = False, seconds: float = 60) -> subpr
 def test_a_locked_warehouse_fails_clearly_and_loses_nothing(trained_copy, tmp_path):
     before = published_checksums(trained_copy)
     counts = trained_copy.row_counts()
-    ready = PerformancePredictor()  # loaded before the lock: predicts from memory
+    ready = PerformancePredictor.load()  # loaded before the lock: predicts from memory
     impatient = Warehouse(trained_copy.path, lock_wait_s=0.5)
     holder = hold_file(trained_copy.path)
     try:
@@ -370,7 +372,7 @@ def test_a_locked_warehouse_fails_clearly_and_loses_nothing(trained_copy, tmp_pa
         with pytest.raises(WarehouseError, match=expected):
             ingest_path(results_csv(tmp_path, {"batch_size": "16"}), impatient)
         with pytest.raises(WarehouseError, match=expected):
-            PerformancePredictor(warehouse=impatient)
+            PerformancePredictor.load(warehouse=impatient)
         assert ready.predict("bert-base-uncased", hardware_name=CPU)["throughput"] > 0
     finally:
         holder.kill()

@@ -55,7 +55,7 @@ def test_pipeline_report_renders_every_section_in_chromium(pipeline_run, tmp_pat
 
 
 def test_comparison_report_renders_in_chromium(pipeline_run, tmp_path):
-    predictor = PerformancePredictor(model_path=pipeline_run.artifacts, db_path=pipeline_run.warehouse.path)
+    predictor = PerformancePredictor.load(model_path=pipeline_run.artifacts, db_path=pipeline_run.warehouse.path)
     path = predictor.generate_comparison_report(
         ["bert-base-uncased", "gpt2"],
         metrics=["throughput", "latency"],

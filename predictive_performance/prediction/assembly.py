@@ -1,0 +1,98 @@
+"""Feature assembly: resolved configurations -> catalog and roofline features -> every metric's figures.
+
+One vectorised call into the models for all rows. The output has one row per configuration, in
+order: the resolved names, ``<column>_pred / _lower / _upper / _confidence / _low_confidence``
+for every metric of the vocabulary (NaN where no model is trained), the model versions, whether
+the device and the model were measured, the fallback and the notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from predictive_performance.modeling import ModelVersion, workload_features
+from predictive_performance.modeling import predict as predict_frame
+from predictive_performance.names import map_distinct
+from predictive_performance.prediction.resolution import CatalogResolver
+from predictive_performance.vocabulary import metrics
+
+CONFIG_COLUMNS = (
+    "model_name",
+    "model_name_raw",
+    "model_type",
+    "hardware_name",
+    "hardware_name_raw",
+    "hardware_platform",
+    "num_devices",
+    "batch_size",
+    "precision",
+    "mode",
+    "sequence_length",
+    "image_size",
+)
+NOTE_SEPARATOR = " | "  # between the notes of one row in tables and CSV files
+
+
+def predict_resolved(
+    frame: pd.DataFrame,
+    catalogs: CatalogResolver,
+    versions: Mapping[str, ModelVersion],
+    confidence_threshold: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(predictions, the feature rows they came from) for ``CatalogResolver.resolve`` output."""
+    features = workload_features(frame, catalogs.models, catalogs.hardware).reset_index(drop=True)
+    predicted = predict_frame(features, versions=dict(versions)).reset_index(drop=True)
+    columns = [
+        *(column for m in metrics() for column in m.figures),
+        *(m.figure("model_version") for m in metrics()),
+        "model_version",
+    ]
+    predicted = predicted.reindex(columns=columns)
+    out = frame[[c for c in CONFIG_COLUMNS if c in frame.columns]].reset_index(drop=True)
+    out["model_type"] = out["model_name"].map(catalogs.models.set_index("model_name")["model_type"])
+    out["hardware_platform"] = features["hardware_platform"].to_numpy()
+    out["num_devices"] = features["num_devices"].to_numpy()
+    for m in metrics():
+        for column in m.figures:
+            out[column] = predicted[column].to_numpy(dtype=float)
+        confidence = out[m.figure("confidence")]
+        out[m.figure("low_confidence")] = (confidence < confidence_threshold).where(confidence.notna())
+    out["model_version"] = predicted["model_version"].to_numpy()
+    for kind, catalog in (("hardware", catalogs.hardware), ("model", catalogs.models)):
+        measured = out[f"{kind}_name"].map(catalog.set_index(f"{kind}_name")["is_measured"])
+        out[f"{kind}_measured"] = measured.fillna(False).astype(bool)
+    out["fallback"] = frame["fallback"].reset_index(drop=True).to_numpy()
+    out["notes"] = _notes(frame, out, versions)
+    return out, features
+
+
+def split_notes(notes: object) -> list[str]:
+    """The notes of one prediction row as a list (the row holds them joined by ``NOTE_SEPARATOR``)."""
+    return [note for note in str(notes).split(NOTE_SEPARATOR) if note] if notes else []
+
+
+def _notes(frame: pd.DataFrame, out: pd.DataFrame, versions: Mapping[str, ModelVersion]) -> np.ndarray:
+    """Each row's notes: resolution's, catalog-only devices and models, metrics without a model."""
+    notes = [frame["notes"].reset_index(drop=True).map(NOTE_SEPARATOR.join).to_numpy(dtype=object)]
+    for kind, what in (("hardware", "specs"), ("model", "facts")):
+        said = map_distinct(
+            out[f"{kind}_name"], lambda name, what=what: f"{name} has no measurements: predicted from its catalog {what}"
+        )
+        notes.append(np.where(out[f"{kind}_measured"].to_numpy(), "", said.to_numpy(dtype=object)))
+    untrained = [m.column for m in metrics() if m.column not in versions]
+    if untrained:
+        missing = f"no trained model for {', '.join(untrained)} (no measurements yet)"
+        notes.append(np.full(len(out), missing, dtype=object))
+    return _joined(notes)
+
+
+def _joined(notes: list[np.ndarray]) -> np.ndarray:
+    """Row-wise ``NOTE_SEPARATOR.join`` of the non-empty notes of each array, without a Python loop over rows."""
+    joined = notes[0]
+    for more in notes[1:]:
+        joined = joined + np.where((joined != "") & (more != ""), NOTE_SEPARATOR, "").astype(object) + more
+    return joined
+

@@ -1,4 +1,4 @@
-"""The ``perfpredict`` command line (DESIGN.md section 4)."""
+"""The ``perfpredict`` command line (docs/architecture.md, "Command line")."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from predictive_performance import vocabulary
 from predictive_performance.ingest import FORMATS, IngestError, ingest_path
 from predictive_performance.ingest.canonical import UnreadableFileError
 from predictive_performance.ingest.validation import SchemaError
@@ -279,7 +280,7 @@ def recommend(
 @app.command()
 def evaluate(
     metric: Annotated[
-        str | None, typer.Option(help="Only this metric (throughput, latency_ms, memory_mb, power_w).")
+        str | None, typer.Option(help="Only this metric, by key or column (e.g. throughput, latency or latency_ms).")
     ] = None,
     by: Annotated[str | None, typer.Option(help="Also break down by hardware_platform or model_type.")] = None,
 ) -> None:
@@ -288,9 +289,14 @@ def evaluate(
 
     from predictive_performance.modeling import evaluation_table
 
+    try:
+        column = vocabulary.metric(metric).column if metric else None
+    except ValueError as error:
+        errors.print(f"error: {error}", markup=False)
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
     warehouse = Warehouse.from_env()
     try:
-        table = evaluation_table(warehouse, metric)
+        table = evaluation_table(warehouse, column)
     except WarehouseError as error:
         errors.print(f"error: {error}", markup=False)
         raise typer.Exit(EXIT_NO_MODELS) from error

@@ -403,6 +403,11 @@ def test_cli_recommend_and_evaluate(cli_env, tmp_path):
     assert result.exit_code == 0, result.output
     assert "throughput / leave_one_hardware_out" in result.output
     assert "baseline" in result.output and "model" in result.output
+    by_key = runner.invoke(app, ["evaluate", "--metric", "Throughput"], env={**cli_env, "COLUMNS": "200"})
+    assert by_key.exit_code == 0, by_key.output  # a key or a column, any case: one vocabulary
+    assert "throughput / leave_one_hardware_out" in by_key.output and "latency_ms /" not in by_key.output
+    result = runner.invoke(app, ["evaluate", "--metric", "speed"], env=cli_env)
+    assert result.exit_code == 2 and "unknown metric 'speed'" in result.output
 
     empty = {**cli_env, DB_PATH_VARIABLE: str(tmp_path / "empty.duckdb")}
     result = runner.invoke(app, ["evaluate"], env=empty)

@@ -62,7 +62,7 @@ class ModelArtifactError(ValueError):
     def __init__(self, version: str, path: Path, problem: str) -> None:
         super().__init__(
             f"model version {version}: {path} {problem}; retrain (`perfpredict run`) or pin another version "
-            "(PerformancePredictor(versions=...))"
+            "(PerformancePredictor.load(versions=...))"
         )
         self.version = version
         self.path = path

@@ -1,0 +1,3 @@
+from predictive_performance.cli import app
+
+app()

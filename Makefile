@@ -29,6 +29,10 @@ run: setup
 test: setup
 	$(BIN)/pytest
 
+# The project's one Dagster instance (dagster_project/instance.py): `perfpredict run` defaults to the same folder.
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+
 # `dagster dev` re-parses the dbt project on every load (DbtProject.prepare_if_dev) with the dbt on PATH.
 dagster-dev: setup
+	$(BIN)/python -m dagster_project.instance
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from dagster_project.defs.transform.project import prepare_dbt_manifest
+from dagster_project.instance import project_instance
 from predictive_performance.settings import Settings
 
 
@@ -18,7 +18,7 @@ class PipelineOutcome:
 
 
 def run_pipeline(settings: Settings | None = None) -> PipelineOutcome:
-    """Execute ``build_everything`` in-process; runs show up in the UI when DAGSTER_HOME is set.
+    """Execute ``build_everything`` in-process, in the project's instance, so the UI shows the run and its metadata.
 
     ``settings`` (default: the environment's) name the inputs and the tuning budget of every metric model.
     """
@@ -27,7 +27,6 @@ def run_pipeline(settings: Settings | None = None) -> PipelineOutcome:
     from dagster_project.defs.training.assets import model_run_config
 
     settings = settings or Settings.from_env()
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     ingest = {"paths": [str(path) for path in settings.input_paths], "include_default_data": settings.include_default_data}
     training = {"time_budget_s": settings.time_budget_s, "n_trials": settings.n_trials, "fast": settings.fast_training}
     ops = {"raw_tables": {"config": ingest}, **model_run_config(training)}
@@ -35,9 +34,10 @@ def run_pipeline(settings: Settings | None = None) -> PipelineOutcome:
         ops=ops,
         loggers={"console": {"config": {"log_level": "WARNING"}}},  # the summary below is what people read
     )
-    result = build_definitions().resolve_job_def("build_everything").execute_in_process(
-        run_config=run_config, instance=instance, raise_on_error=False
-    )
+    with project_instance(settings) as instance:
+        result = build_definitions().resolve_job_def("build_everything").execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
     return PipelineOutcome(result.success, _describe(result))
 
 

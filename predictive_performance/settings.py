@@ -23,9 +23,11 @@ TRIALS_VARIABLE = "PERFPREDICT_TRIALS"
 FAST_TRAINING_VARIABLE = "PERFPREDICT_FAST_TRAINING"
 INPUT_PATHS_VARIABLE = "PERFPREDICT_INPUT_PATHS"  # files or folders, separated like PATH
 DEFAULT_DATA_VARIABLE = "PERFPREDICT_INCLUDE_DEFAULT_DATA"
+DAGSTER_HOME_VARIABLE = "DAGSTER_HOME"  # Dagster's own name for its instance folder
 
 DEFAULT_DB_PATH = Path("data") / "benchmarks.duckdb"
 DEFAULT_ARTIFACTS_DIR = Path("artifacts")
+DEFAULT_DAGSTER_HOME = Path(".dagster")  # beside data/ and artifacts/, so runs stay with the warehouse they built
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
@@ -47,7 +49,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the warehouse and artifacts are, what a run ingests and how long it tunes.
+    """Where the warehouse, artifacts and Dagster instance are, what a run ingests and how long it tunes.
 
     ``time_budget_s`` and ``n_trials`` are ``None`` when nobody set them: ``training_config`` then
     keeps ``TrainingConfig``'s defaults. ``fast_training`` means fewer folds and trees as well.
@@ -60,6 +62,7 @@ class Settings:
     fast_training: bool = False
     input_paths: tuple[Path, ...] = ()
     include_default_data: bool = True
+    dagster_home: Path = DEFAULT_DAGSTER_HOME
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +79,7 @@ class Settings:
             fast_training=bool(fast),
             input_paths=tuple(Path(p) for p in env.get(INPUT_PATHS_VARIABLE, "").split(os.pathsep) if p.strip()),
             include_default_data=True if default_data is None else default_data,
+            dagster_home=_path(env.get(DAGSTER_HOME_VARIABLE) or DEFAULT_DAGSTER_HOME),
         )
 
     def with_overrides(self, **values: Any) -> Settings:
@@ -101,6 +105,17 @@ def database_path() -> Path:
 def artifacts_dir() -> Path:
     """Where trained models, reports and charts are written: ``$PERFPREDICT_ARTIFACTS``, else ``./artifacts``."""
     return Settings.from_env().artifacts
+
+
+def export_dagster_home(settings: Settings | None = None) -> Path:
+    """Set ``$DAGSTER_HOME`` to the settings' instance folder when unset, and return the folder.
+
+    Dagster reads the variable itself (``DagsterInstance.get``, the webserver, the daemon), so the
+    CLI, the sensor's runs and the UI share one instance only if it is in the environment.
+    """
+    home = (settings or Settings.from_env()).dagster_home
+    os.environ.setdefault(DAGSTER_HOME_VARIABLE, str(home))
+    return home
 
 
 def _path(value: str | Path) -> Path:

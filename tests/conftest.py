@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from predictive_performance.settings import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE, SHARED_DATA_DIR
+from predictive_performance.settings import ARTIFACTS_VARIABLE, DAGSTER_HOME_VARIABLE, DB_PATH_VARIABLE, SHARED_DATA_DIR
 from predictive_performance.warehouse import Warehouse
 
 LAMBDA_DIR = SHARED_DATA_DIR / "lambda-pytorch-train"
@@ -23,6 +24,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from dagster_project.defs.transform.project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs the tests start (``perfpredict run``, the active-learning update) land here, not in ./.dagster."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DAGSTER_HOME_VARIABLE, str(home))
+        yield home
 
 
 @pytest.fixture

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from dagster_project.instance import INSTANCE_FILE, INSTANCE_YAML, prepare_instance_folder, project_instance
 from predictive_performance import vocabulary
+from predictive_performance.settings import DAGSTER_HOME_VARIABLE
 from predictive_performance.vocabulary import Metric, metrics
 from tests.conftest import CPU, FAST_TRAINING, run_job
 
@@ -31,6 +34,37 @@ def test_definitions_load_with_every_stage():
     assert keys == {key.to_user_string() for key in job.asset_layer.selected_asset_keys}, "the job builds every asset"
     assert defs.resolve_sensor_def("new_benchmark_loads").default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_schedule_def("daily_retraining").default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_the_dagster_instance_defaults_to_a_folder_of_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Unset DAGSTER_HOME becomes ./.dagster, with a dagster.yaml the webserver alone can launch runs from."""
+    from dagster._core.run_coordinator import DefaultRunCoordinator
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(DAGSTER_HOME_VARIABLE, raising=False)
+    home = prepare_instance_folder()
+    assert home == tmp_path / ".dagster" and os.environ[DAGSTER_HOME_VARIABLE] == str(home), "Dagster's own processes see it"
+    assert (home / INSTANCE_FILE).read_text() == INSTANCE_YAML
+    with project_instance() as instance:
+        assert not instance.is_ephemeral and Path(instance.root_directory) == home
+        assert isinstance(instance.run_coordinator, DefaultRunCoordinator)
+    (home / INSTANCE_FILE).write_text("telemetry:\n  enabled: false\n")
+    prepare_instance_folder()
+    assert (home / INSTANCE_FILE).read_text() == "telemetry:\n  enabled: false\n", "a user's own dagster.yaml is kept"
+
+
+def test_perfpredict_run_refuses_a_dagster_home_it_cannot_create(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from predictive_performance.cli import app
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv(DAGSTER_HOME_VARIABLE, str(blocker / "home"))
+    refused = CliRunner().invoke(app, ["run"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    [line] = refused.output.strip().splitlines()
+    assert line.startswith(f"error: {DAGSTER_HOME_VARIABLE}={blocker / 'home'} cannot hold the Dagster instance")
 
 
 TOY_METRIC = Metric("energy_j", "energy", "J per batch", "confidence_energy", False, "rated_power",

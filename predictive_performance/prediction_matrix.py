@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from predictive_performance.modeling import predict, prepare_configurations
+from predictive_performance.progress import step
 from predictive_performance.vocabulary import metrics
 from predictive_performance.warehouse import Warehouse
 
@@ -26,8 +27,10 @@ def prediction_grid(warehouse: Warehouse) -> pd.DataFrame:
 def build_prediction_matrix(warehouse: Warehouse, artifacts: str | Path | None = None) -> pd.DataFrame:
     """Predict every metric that has a trained model for every grid cell, with intervals and confidence."""
     grid = prediction_grid(warehouse)
-    features = prepare_configurations(grid, warehouse)
-    predicted = predict(features, artifacts=artifacts)
+    with step("predictions", "prediction matrix", total=len(grid)) as advance:
+        features = prepare_configurations(grid, warehouse)
+        predicted = predict(features, artifacts=artifacts)
+        advance(len(grid), detail=f"{len(grid):,} configurations")
     # Metrics without a trained model (no data yet) keep empty columns, so readers see one shape.
     figure_columns = [column for metric in metrics() for column in metric.figures]
     predicted = predicted.reindex(columns=[*figure_columns, "model_version"])

@@ -14,12 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from predictive_performance.schema import RAW_DDL, RESULT_COLUMNS
 from predictive_performance.settings import database_path
+
+if TYPE_CHECKING:  # every command imports this module for WarehouseError; the engine loads with a connection
+    import duckdb
+    import pandas as pd
 
 LOCK_WAIT_SECONDS = 30.0  # how long to wait for another process to release the file
 
@@ -83,6 +85,8 @@ class Warehouse:
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """Connect, waiting while another process holds a conflicting lock on the file."""
+        import duckdb
+
         deadline = time.monotonic() + self.lock_wait_s
         delay = 0.05
         while True:
@@ -175,6 +179,8 @@ class Warehouse:
 
 def _with_load_columns(frame: pd.DataFrame, load_id: str, columns: tuple) -> pd.DataFrame:
     """Order columns as the table has them, adding empty ones the source did not carry."""
+    import pandas as pd
+
     ordered = pd.DataFrame(index=frame.index)
     ordered["load_id"] = load_id
     ordered["source_row"] = frame["source_row"].astype("int64")

@@ -23,6 +23,7 @@ from predictive_performance.active_learning.scoring import GainWeights
 from predictive_performance.active_learning.selection import Selection, greedy_gain_order, select_batch
 from predictive_performance.ingest import IngestReport, ingest_frame
 from predictive_performance.modeling import ModelVersion, latest_version
+from predictive_performance.progress import step
 from predictive_performance.recommend import HardwareRecommender, objective_for
 from predictive_performance.settings import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE, Settings, artifacts_dir
 from predictive_performance.vocabulary import metric_columns
@@ -94,7 +95,10 @@ class ActiveLearningSystem:
         """The scores the system holds, else the untested grid scored now."""
         if self.scores is not None:
             return self.scores
-        return score_candidates(self.warehouse, self.versions(), self.weights, self.max_candidates, self.seed)
+        with step("active learning", "queue of untested configurations") as advance:
+            scores = score_candidates(self.warehouse, self.versions(), self.weights, self.max_candidates, self.seed)
+            advance(len(scores.frame), detail=f"{len(scores.frame):,} candidates scored")
+        return scores
 
     # choosing ------------------------------------------------------------------------------------------
 

@@ -37,14 +37,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling.confidence import NeighbourIndex
 from predictive_performance.modeling.folds import SCHEMES, scheme_folds
 from predictive_performance.modeling.learners import fit_threads
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 QUANTILE_PARAMS: dict = {
     "objective": "quantile",
@@ -71,6 +74,8 @@ def quantile_levels(coverage: float) -> tuple[float, float]:
 
 def fit_quantile_models(X: np.ndarray, target: np.ndarray, coverage: float, seed: int, n_jobs: int) -> dict[str, lgb.Booster]:
     """Lower and upper quantile boosters on the (log-space) target."""
+    import lightgbm as lgb
+
     models = {}
     threads = fit_threads(len(target), n_jobs)
     for name, level in zip(("lower", "upper"), quantile_levels(coverage), strict=True):

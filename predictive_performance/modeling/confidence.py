@@ -38,10 +38,12 @@ measurements can never look surer than a measured one merely through noise in th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import NearestNeighbors
+
+if TYPE_CHECKING:
+    from sklearn.neighbors import NearestNeighbors
 
 WITHIN = 0.25
 SIGNALS: tuple[str, ...] = ("interval_width", "spread", "distance", "density")
@@ -66,6 +68,7 @@ NOVELTY_CATEGORICAL_PREFIXES: tuple[str, ...] = ("hardware_platform=", "mode=")
 NEIGHBOURS = 10
 MAX_REFERENCE = 2000
 CHUNK_ROWS = 65536
+DIRECT_QUERY_ROWS = 64  # at most 64 x 2,000 references x ~20 columns of float64: 20 MB
 
 
 @dataclass
@@ -120,20 +123,29 @@ class NeighbourIndex:
         scikit-learn's brute-force search finds the ten nearest exactly, from BLAS distances of small
         row blocks kept in per-row heaps on all cores: several times faster than partitioning a full
         (rows x references) matrix, and in float64, so a measured configuration lies at distance 0
-        instead of float32 cancellation noise.
+        instead of float32 cancellation noise. A few rows (one command-line prediction) are measured
+        directly instead: scikit-learn's thread start-up costs more than their distances.
         """
         n = len(X)
         distance = np.empty(n)
         density = np.empty(n)
-        search = self._search()
+        nearest_of = self._nearest_directly if n <= DIRECT_QUERY_ROWS else self._search().kneighbors
         for start in range(0, n, CHUNK_ROWS):
-            nearest, _ = search.kneighbors(self.transform(X[start : start + CHUNK_ROWS]))
+            nearest, _ = nearest_of(self.transform(X[start : start + CHUNK_ROWS]))
             distance[start : start + len(nearest)] = nearest[:, 0] / self.radius
             density[start : start + len(nearest)] = np.exp(-(nearest**2) / (2.0 * self.radius**2)).mean(axis=1)
         return distance, density
 
+    def _nearest_directly(self, Z: np.ndarray) -> tuple[np.ndarray, None]:
+        """The distances to the nearest references, ascending, from exact float64 differences."""
+        k = min(NEIGHBOURS, len(self.reference))
+        differences = Z[:, None, :].astype(np.float64) - self.reference[None, :, :].astype(np.float64)
+        return np.sort(np.sqrt((differences**2).sum(axis=2)), axis=1)[:, :k], None
+
     def _search(self) -> NearestNeighbors:
         if self._neighbours is None:
+            from sklearn.neighbors import NearestNeighbors
+
             k = min(NEIGHBOURS, len(self.reference))
             self._neighbours = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(self.reference)
         return self._neighbours
@@ -188,6 +200,8 @@ class ConfidenceModel:
         Z = (signals - mean) / scale
         active = [i for i in range(len(SIGNALS)) if std[i] > 1e-9]  # a constant signal says nothing
         if len(within) >= 10 and 0 < within.sum() < len(within) and active:
+            from sklearn.linear_model import LogisticRegression
+
             while active:
                 model = LogisticRegression(C=1.0).fit(Z[:, active], within)
                 signs = np.sign(model.coef_[0]) * np.array([DIRECTION[SIGNALS[i]] for i in active])

@@ -8,14 +8,17 @@ held-out fold never picks the number of trees. Errors are RMSEs of the log targe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import optuna
 import pandas as pd
 
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.folds import early_stopping_split, scheme_folds
 from predictive_performance.modeling.learners import learner
+
+if TYPE_CHECKING:
+    import optuna
 
 TUNING_SCHEMES: tuple[str, ...] = ("new_hardware", "new_model")
 
@@ -79,6 +82,8 @@ def cross_validate(
                 done = [rmse(oof[s], target) for s in folds if np.isfinite(oof[s]).any()]
                 trial.report(float(np.mean(done)), step)
                 if trial.should_prune():
+                    import optuna
+
                     raise optuna.TrialPruned()
     scheme_rmse = {scheme: rmse(pred, target) for scheme, pred in oof.items()}
     return CVResult(float(np.mean(list(scheme_rmse.values()))), scheme_rmse, oof, rounds)

@@ -47,6 +47,7 @@ from predictive_performance.modeling.folds import random_fold_ids
 from predictive_performance.modeling.targets import column_values, metric_rows, reference
 from predictive_performance.modeling.training import fit_metric_model
 from predictive_performance.modeling.tuning import MetricSettings, search_rows, tune_metric
+from predictive_performance.progress import step
 
 SPLITS: tuple[str, ...] = ("random_kfold", "leave_one_hardware_out", "leave_one_model_out", "time_based")
 STRATA: tuple[str, ...] = ("hardware_platform", "model_type")
@@ -210,7 +211,6 @@ def evaluate_metric(
 ) -> EvaluationResult:
     """Every split for one metric: the model and the baseline on the same held-out rows."""
     started = time.monotonic()
-    figure = vocabulary.metric(metric).figure
     metric = vocabulary.metric(metric).column
     if settings is None:
         settings, _ = tune_metric(frame, metric, config)
@@ -224,34 +224,44 @@ def evaluate_metric(
                 "no two distinct measured_at values" if split == "time_based" else "fewer than two groups"
             )
             continue
-        for number, (train, test) in enumerate(folds):
-            train_rows, test_rows = rows.iloc[train], rows.iloc[test]
-            model = fit_metric_model(
-                train_rows, settings, config, with_confidence=False,
-                regimes=tuple(np.unique(regime_of(test_rows, set(train_rows["hardware_name"].astype(str)),
-                                                  set(train_rows["model_name"].astype(str))))),
-            )
-            predicted = model.predict(test_rows)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "split": split,
-                        "fold": number,
-                        "row": test,
-                        "actual": y[test],
-                        "pred": predicted[figure("pred")].to_numpy(),
-                        "lower": predicted[figure("lower")].to_numpy(),
-                        "upper": predicted[figure("upper")].to_numpy(),
-                        "baseline": baseline_predict(train_rows, test_rows, metric),
-                        "hardware_name": test_rows["hardware_name"].astype(str).to_numpy(),
-                        "model_name": test_rows["model_name"].astype(str).to_numpy(),
-                        **{s: test_rows[s].astype(str).to_numpy() for s in strata},
-                    }
-                )
-            )
+        with step("training", f"{metric}: evaluation {split}", total=len(folds)) as advance:
+            parts += _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance)
     predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     table = _tabulate(predictions, metric, config.coverage, strata, notes, splits)
     return EvaluationResult(table=table, predictions=predictions, seconds=time.monotonic() - started)
+
+
+def _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
+    """Each fold of one split: a model fitted on the other folds, its predictions and the baseline's."""
+    figure = vocabulary.metric(metric).figure
+    parts = []
+    for number, (train, test) in enumerate(folds):
+        train_rows, test_rows = rows.iloc[train], rows.iloc[test]
+        model = fit_metric_model(
+            train_rows, settings, config, with_confidence=False,
+            regimes=tuple(np.unique(regime_of(test_rows, set(train_rows["hardware_name"].astype(str)),
+                                              set(train_rows["model_name"].astype(str))))),
+        )
+        predicted = model.predict(test_rows)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "split": split,
+                    "fold": number,
+                    "row": test,
+                    "actual": y[test],
+                    "pred": predicted[figure("pred")].to_numpy(),
+                    "lower": predicted[figure("lower")].to_numpy(),
+                    "upper": predicted[figure("upper")].to_numpy(),
+                    "baseline": baseline_predict(train_rows, test_rows, metric),
+                    "hardware_name": test_rows["hardware_name"].astype(str).to_numpy(),
+                    "model_name": test_rows["model_name"].astype(str).to_numpy(),
+                    **{s: test_rows[s].astype(str).to_numpy() for s in strata},
+                }
+            )
+        )
+        advance(number + 1)
+    return parts
 
 
 def _tabulate(predictions, metric, coverage, strata, notes, splits) -> pd.DataFrame:

@@ -3,7 +3,9 @@
 Each learner knows its default hyperparameters, its Optuna search space, how to fit (with early
 stopping on a validation set when one is given), predict, save in its library's own format and
 load again. Tuning, fitting and the registry only ever talk to ``Learner``; adding a library is
-one class here and one entry in ``LEARNERS``.
+one class here and one entry in ``LEARNERS``. A library is imported only when a learner fits or a
+saved one is opened, so reading a model version's manifest or predicting with two of the three
+never loads the third.
 
 Learners follow the scikit-learn manner: ``__init__`` stores its arguments and nothing else,
 ``fit`` learns ``booster_`` and ``rounds_`` (trees used) and returns ``self``, ``predict`` is pure.
@@ -12,14 +14,14 @@ Learners follow the scikit-learn manner: ``__init__`` stores its arguments and n
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import catboost as cb
-import lightgbm as lgb
 import numpy as np
-import optuna
-import xgboost as xgb
+
+if TYPE_CHECKING:
+    import optuna
 
 SMALL_FIT_ROWS = 20000
 
@@ -35,7 +37,7 @@ class Learner(ABC):
 
     name: ClassVar[str]
     file_name: ClassVar[str]  # inside a model version's directory; saved versions depend on it
-    library_version: ClassVar[str]
+    library: ClassVar[str]  # the distribution (and module) the native booster comes from
     default_params: ClassVar[dict[str, Any]]
 
     def __init__(
@@ -51,6 +53,11 @@ class Learner(ABC):
         self.seed = seed
         self.n_jobs = n_jobs
         self.early_stopping_rounds = early_stopping_rounds
+
+    @classmethod
+    def library_version(cls) -> str:
+        """The installed version of the learner's library, without importing it."""
+        return version(cls.library)
 
     @staticmethod
     @abstractmethod
@@ -105,7 +112,7 @@ class Learner(ABC):
 class XGBoostLearner(Learner):
     name = "xgboost"
     file_name = "xgboost.ubj"
-    library_version = xgb.__version__
+    library = "xgboost"
     default_params = dict(
         max_depth=5, learning_rate=0.05, min_child_weight=1.0, subsample=0.8, colsample_bytree=0.8,
         reg_lambda=1.0, reg_alpha=1e-3,
@@ -124,6 +131,8 @@ class XGBoostLearner(Learner):
         )
 
     def _fit(self, params, X, y, validation, threads):
+        import xgboost as xgb
+
         booster_params = {
             "objective": "reg:squarederror", "tree_method": "hist", "nthread": threads, "seed": self.seed,
             "eta": params["learning_rate"], "max_depth": params["max_depth"],
@@ -143,6 +152,8 @@ class XGBoostLearner(Learner):
 
     @staticmethod
     def _load(path):
+        import xgboost as xgb
+
         return xgb.Booster(model_file=path)
 
     @staticmethod
@@ -153,7 +164,7 @@ class XGBoostLearner(Learner):
 class LightGBMLearner(Learner):
     name = "lightgbm"
     file_name = "lightgbm.txt"
-    library_version = lgb.__version__
+    library = "lightgbm"
     default_params = dict(
         num_leaves=15, learning_rate=0.05, min_data_in_leaf=10, feature_fraction=0.8, bagging_fraction=0.8,
         lambda_l2=1.0, lambda_l1=1e-3,
@@ -172,6 +183,8 @@ class LightGBMLearner(Learner):
         )
 
     def _fit(self, params, X, y, validation, threads):
+        import lightgbm as lgb
+
         booster_params = {
             "objective": "regression", "verbosity": -1, "num_threads": threads, "seed": self.seed, "bagging_freq": 1,
             "feature_pre_filter": False, **params,
@@ -192,6 +205,8 @@ class LightGBMLearner(Learner):
 
     @staticmethod
     def _load(path):
+        import lightgbm as lgb
+
         return lgb.Booster(model_file=path)
 
     @staticmethod
@@ -202,7 +217,7 @@ class LightGBMLearner(Learner):
 class CatBoostLearner(Learner):
     name = "catboost"
     file_name = "catboost.cbm"
-    library_version = cb.__version__
+    library = "catboost"
     default_params = dict(depth=6, learning_rate=0.08, l2_leaf_reg=3.0, random_strength=1.0, bagging_temperature=1.0)
 
     @staticmethod
@@ -216,6 +231,8 @@ class CatBoostLearner(Learner):
         )
 
     def _fit(self, params, X, y, validation, threads):
+        import catboost as cb
+
         model = cb.CatBoostRegressor(
             iterations=self.rounds, thread_count=threads, random_seed=self.seed, verbose=0, allow_writing_files=False,
             bootstrap_type="Bayesian", **params,
@@ -231,6 +248,8 @@ class CatBoostLearner(Learner):
 
     @staticmethod
     def _load(path):
+        import catboost as cb
+
         return cb.CatBoostRegressor().load_model(path)
 
     @staticmethod
@@ -252,6 +271,8 @@ def learner(name: str) -> type[Learner]:
 
 def search_distributions(name: str) -> dict[str, optuna.distributions.BaseDistribution]:
     """A learner's search space as Optuna distributions (to enter its defaults as a finished trial)."""
+    import optuna
+
     trial = optuna.create_study().ask()
     learner(name).search_space(trial)
     return dict(trial.distributions)

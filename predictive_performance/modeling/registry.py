@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -46,6 +45,7 @@ from predictive_performance.modeling.training import (
     trainable_metrics,
 )
 from predictive_performance.modeling.tuning import MetricSettings
+from predictive_performance.progress import step
 from predictive_performance.publish import transaction
 from predictive_performance.settings import artifacts_dir
 from predictive_performance.vocabulary import metric_columns
@@ -165,7 +165,7 @@ def save_version(
                 "trained_at": trained_at.isoformat(),
                 "training_seconds": trained_seconds,
                 "evaluation_seconds": evaluation.seconds if evaluation is not None else None,
-                "library_versions": {name: cls.library_version for name, cls in LEARNERS.items()},
+                "library_versions": {name: cls.library_version() for name, cls in LEARNERS.items()},
                 "files": files,
             }
         )
@@ -229,6 +229,8 @@ class ModelVersion:
             for name, cls in LEARNERS.items()
             if (self.path / cls.file_name).exists()
         }
+        import lightgbm as lgb  # the libraries load when a version's files are opened, not on import
+
         quantiles = {name: lgb.Booster(model_file=str(self.path / f)) for name, f in QUANTILE_FILES.items()}
         return MetricModel(
             metric=m["metric"],
@@ -450,11 +452,13 @@ def train_and_register(
     """Tune, fit, evaluate and save one version per metric; publish to ``warehouse`` if given."""
     versions, evaluations = [], {}
     for metric in metrics or trainable_metrics(frame, config):
-        started = time.monotonic()
-        estimator = MetricEstimator(config).fit(frame, metric)
-        trained_seconds = round(time.monotonic() - started, 2)
-        result = evaluate_metric(frame, metric, estimator.settings_, config) if evaluate else None
-        version = save_version(estimator.model_, config, result, artifacts, trained_seconds)
+        with step("training", f"{metric}: model") as advance:
+            started = time.monotonic()
+            estimator = MetricEstimator(config).fit(frame, metric)
+            trained_seconds = round(time.monotonic() - started, 2)
+            result = evaluate_metric(frame, metric, estimator.settings_, config) if evaluate else None
+            version = save_version(estimator.model_, config, result, artifacts, trained_seconds)
+            advance(detail=f"saved {version.version}")
         versions.append(version)
         if result is not None:
             evaluations[version.version] = result

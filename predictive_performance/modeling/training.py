@@ -37,8 +37,8 @@ sample-sized fits are, if anything, wide for models fitted on more rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -59,6 +59,10 @@ from predictive_performance.modeling.folds import SCHEMES, search_sample
 from predictive_performance.modeling.learners import Learner, learner
 from predictive_performance.modeling.targets import column_values, metric_rows, offset
 from predictive_performance.modeling.tuning import MetricSettings, SchemeOOF, tune_metric
+from predictive_performance.progress import step
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 
 def trainable_metrics(frame: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> list[str]:
@@ -235,7 +239,9 @@ class MetricEstimator:
 
     def fit(self, frame: pd.DataFrame, metric: str | vocabulary.Metric) -> MetricEstimator:
         self.settings_, self.member_oof_ = tune_metric(frame, metric, self.config)
-        self.model_ = fit_metric_model(frame, self.settings_, self.config, member_oof=self.member_oof_)
+        with step("training", f"{self.settings_.metric}: final fit and calibration") as advance:
+            self.model_ = fit_metric_model(frame, self.settings_, self.config, member_oof=self.member_oof_)
+            advance(self.model_.n_rows, detail=f"{self.settings_.algorithm} on {self.model_.n_rows:,} rows")
         return self
 
     def predict(self, frame: pd.DataFrame, components: bool = False) -> pd.DataFrame:

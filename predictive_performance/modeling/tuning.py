@@ -12,9 +12,9 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import optuna
 import pandas as pd
 
 from predictive_performance import vocabulary
@@ -31,6 +31,10 @@ from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import learner, search_distributions
 from predictive_performance.modeling.targets import column_values, metric_rows, offset
+from predictive_performance.progress import step
+
+if TYPE_CHECKING:
+    import optuna
 
 ENSEMBLE = "ensemble"
 # The average is kept unless one learner beats it by more than this (relative grouped RMSE). With
@@ -146,6 +150,9 @@ def search_learner(
     Trials score relative to the defaults in each scheme, so unseen devices and unseen models weigh
     the same; a median pruner stops hopeless trials after a few folds.
     """
+    import optuna  # only where a search runs: predicting never needs it
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=5),
@@ -218,16 +225,19 @@ def tune_metric(
     started = time.monotonic()
     column = vocabulary.metric(metric).column
     data = TuningData.prepare(frame, column, config)
-    screening = screen_formulations(data, config)
+    with step("training", f"{column}: formulation screen") as advance:
+        screening = screen_formulations(data, config)
+        advance(detail=screening.formulation)
     log.info("%s: formulation %s (%s)", column, screening.formulation, screening.scores)
     target = data.target(screening.formulation)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     searches: dict[str, LearnerSearch] = {}
     for position, algorithm in enumerate(config.algorithms):
         remaining = config.time_budget_s - (time.monotonic() - started)
         budget = max(0.0, remaining / (len(config.algorithms) - position))
-        searches[algorithm] = search_learner(data, target, algorithm, screening.defaults[algorithm], config, budget)
+        with step("training", f"{column}: search {algorithm}") as advance:
+            searches[algorithm] = search_learner(data, target, algorithm, screening.defaults[algorithm], config, budget)
+            advance(detail=f"{searches[algorithm].record['trials']} trials")
     member_oof = {a: search.result.oof for a, search in searches.items()}
 
     choice, members, candidates = choose_learners(member_oof, target, list(data.folds))

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dagster_project.defs.transform.project import dbt_project
+from predictive_performance.progress import Progress, report, step
 
 
 class PerfpredictTranslator(DagsterDbtTranslator):
@@ -22,4 +23,13 @@ class PerfpredictTranslator(DagsterDbtTranslator):
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=PerfpredictTranslator())
 def perfpredict_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Seeds, models and tests of the dbt project, built with `dbt build`."""
-    yield from dbt.cli(["build"], context=context).stream()
+    with step("dbt", "build", total=len(context.selected_asset_keys)) as advance:
+        built = 0
+        for event in dbt.cli(["build"], context=context).stream():
+            if isinstance(event, dg.Output | dg.AssetMaterialization):  # one per dbt node as it finishes
+                built += 1
+                name = event.output_name if isinstance(event, dg.Output) else event.asset_key.to_user_string()
+                seconds = event.metadata.get("Execution Duration")
+                report(Progress("dbt", name, done=True, elapsed_s=getattr(seconds, "value", None)))
+                advance(built, detail=name)
+            yield event

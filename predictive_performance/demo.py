@@ -34,6 +34,7 @@ from predictive_performance.charts import (
 from predictive_performance.names import is_platform
 from predictive_performance.predict import PerformancePredictor
 from predictive_performance.prediction.assembly import split_notes
+from predictive_performance.prediction.defaults import InputSize, assumed_input, settings_line
 from predictive_performance.recommend import objective_for
 from predictive_performance.reports import number
 
@@ -57,13 +58,17 @@ class Setting:
     model_type: str | None
     hardware: str
     platform: str | None  # a runtime asked for ("onnxruntime" on the CPU); None: the device's own
-    sequence_length: int | None  # None: the catalog's reference length for the model (no text measured)
+    size: InputSize  # sequence length and image size, and where each came from (``prediction.defaults``)
     batch_size: int
     precision: str
     mode: str
     metric: str  # the warehouse column the device views rank by
     top: int  # devices in the ranked views
     power_constrained: bool
+
+    @property
+    def sequence_length(self) -> int | None:
+        return self.size.sequence_length
 
     @property
     def slug(self) -> str:
@@ -76,7 +81,8 @@ class Setting:
             "model_type": self.model_type,
             "hardware_name": self.hardware,
             "hardware_platform": self.platform,
-            "sequence_length": self.sequence_length,
+            "sequence_length": self.size.sequence_length,
+            "image_size": self.size.image_size,
             "batch_size": self.batch_size,
             "precision": self.precision,
             "mode": self.mode,
@@ -95,20 +101,6 @@ def _most_measured(catalog: pd.DataFrame, name: str) -> str:
     return str(catalog.sort_values(["measured_rows", name], ascending=[False, True]).iloc[0][name])
 
 
-def measured_sequence_length(predictor: PerformancePredictor, model: str, device: str) -> int | None:
-    """The sequence length the model was measured at most (on ``device`` first), so that predictions sit
-    beside measurements; None when it was never measured with one."""
-    rows = predictor.warehouse.query(
-        """select sequence_length from marts.fct_benchmark_results
-            where model_name = $1 and sequence_length is not null
-            group by sequence_length
-            order by count(*) filter (where hardware_name = $2) desc, count(*) desc, sequence_length
-            limit 1""",
-        [model, device],
-    )
-    return int(rows.iloc[0, 0]) if len(rows) else None
-
-
 def _unknown(predictor: PerformancePredictor, kind: str, name: str) -> DemoInputError:
     close = ", ".join(repr(n) for n, _ in predictor.similar(kind, name))
     return DemoInputError(
@@ -123,6 +115,7 @@ def resolve_setting(
     hardware: str | None = None,
     *,
     sequence_length: int | None = None,
+    image_size: int | None = None,
     batch_size: int = 1,
     precision: str = "fp32",
     mode: str = "inference",
@@ -134,8 +127,8 @@ def resolve_setting(
 
     Without a model or device, the most measured one; a platform ("cuda", "onnxruntime") stands
     for its representative device, as in ``predict``, and is kept for the single-device views.
-    Without a sequence length, the one the model was measured at most. Raises ``DemoInputError``
-    for unknown names.
+    Without a sequence length, the one the model was measured at most, else the catalog's
+    (``prediction.defaults``). Raises ``DemoInputError`` for unknown names.
     """
     platform = None
     if model is None:
@@ -153,11 +146,9 @@ def resolve_setting(
         column = predictor.trained_metric(metric).column
     except ValueError as error:
         raise DemoInputError(str(error)) from error
-    if sequence_length is None:
-        sequence_length = measured_sequence_length(predictor, model_name, device)
+    size = assumed_input(predictor, model_name, device, sequence_length, image_size)
     return Setting(
-        model_name, model_type, device, platform, sequence_length, batch_size, precision, mode, column, top,
-        power_constrained,
+        model_name, model_type, device, platform, size, batch_size, precision, mode, column, top, power_constrained
     )
 
 
@@ -305,6 +296,7 @@ def recommendation_view(predictor: PerformancePredictor, setting: Setting, folde
         mode=setting.mode,
         top_k=setting.top,
         sequence_length=setting.sequence_length,
+        image_size=setting.size.image_size,
     )
     if ranked.empty:
         raise DemoInputError(f"no catalog device fits {_describe(setting, device=False)}")
@@ -337,6 +329,7 @@ def measurements(predictor: PerformancePredictor, setting: Setting, platform: st
         for c in ("reference_sequence_length", "reference_image_size")
     )
     sequence = setting.sequence_length or sequence
+    image = setting.size.image_size or image
     averages = ", ".join(f"avg({m}) as {m}" for m in predictor.metrics)
     rows = predictor.warehouse.query(
         f"""select batch_size, {averages} from marts.fct_benchmark_results
@@ -397,7 +390,11 @@ VIEWS: dict[str, tuple[str, ViewBuilder]] = {  # name: (heading, builder), in th
 def run_demo(
     predictor: PerformancePredictor, setting: Setting, views: Sequence[str], folder: Path, console: Console
 ) -> list[Path]:
-    """Print each view's tables, notes and chart path; returns the charts written."""
+    """Print the settings assumed, then each view's tables, notes and chart path; returns the charts written."""
+    subject = f"{setting.model} on {setting.hardware}" + (f" ({setting.platform})" if setting.platform else "")
+    console.print(
+        settings_line(setting.batch_size, setting.size, setting.precision, setting.mode, subject), markup=False
+    )
     charts = []
     for name in views:
         heading, build = VIEWS[name]

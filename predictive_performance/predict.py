@@ -37,6 +37,9 @@ and report views). Choices worth knowing:
 - **Confidence** is the calibrated probability that the measurement lies within +-25 % of the
   prediction; ``low_confidence`` flags metrics under ``confidence_threshold``.
 - **Metrics without a model** (no measurements of memory or power yet) are ``None`` with a note.
+- **Contradictions** (a platform that is not the device's, a sequence longer than the model's
+  positions, a batch larger than the device's memory) are predicted as given, with a note and
+  the confidence halved per contradiction (``prediction.plausibility``).
 """
 
 from __future__ import annotations
@@ -294,6 +297,7 @@ class PerformancePredictor:
         include_unmeasured: bool = True,
         min_confidence: float | None = None,
         sequence_length: int | None = None,
+        image_size: int | None = None,
     ) -> pd.DataFrame:
         """Catalog devices ranked for a model (see ``predictive_performance.recommend``).
 
@@ -301,11 +305,14 @@ class PerformancePredictor:
         ``power_constrained`` ranks by throughput per watt (or energy per batch for latency).
         Devices where the model cannot fit are left out. ``include_unmeasured=False`` keeps only
         measured devices; every row says whether its device was measured and how confident it is.
+        With ``power_constrained``, ``watts_source`` says whether a device's power is measured,
+        modelled or only its catalog TDP, and TDP guesses rank after the others.
         """
         return views.recommend_hardware(
             self, model_name, metric=metric, batch_size=batch_size, power_constrained=power_constrained,
             precision=precision, mode=mode, hardware_platforms=hardware_platforms, top_k=top_k,
             include_unmeasured=include_unmeasured, min_confidence=min_confidence, sequence_length=sequence_length,
+            image_size=image_size,
         )
 
     def generate_comparison_report(

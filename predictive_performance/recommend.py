@@ -14,7 +14,11 @@ Objectives (``objectives()``):
 ``energy_per_batch``     lowest joules per batch (latency x watts): ``power_constrained`` with latency.
 
 Watts are the predicted ``power_w`` where a power model exists, else the catalog TDP times the
-device count (``watts_source`` says which). A configuration must fit in device memory: the
+device count. ``watts_source`` says how much that figure is worth: ``measured`` (a power model
+anchored by the device's own power rows: the hardware frame's ``power_measured``), ``modelled``
+(a power model extrapolating to a device never measured for power) or ``catalog TDP`` (no power
+model: the rated figure, which real runs rarely draw). Per-watt objectives rank measured and
+modelled devices before TDP guesses, so a TDP nobody checked cannot take first place. A configuration must fit in device memory: the
 predicted peak memory where a memory model exists, but never less than the weights at the row's
 precision (``memory_basis`` says which figure was used). Rows that cannot fit are dropped unless
 ``require_fit=False``. Ties and near-ties are broken by confidence; every row keeps the interval
@@ -63,7 +67,8 @@ def objectives() -> dict[str, Objective]:
     }
 
 
-HARDWARE_COLUMNS = ("vendor", "device_class", "tdp_w", "memory_gb", "is_measured")
+HARDWARE_COLUMNS = ("vendor", "device_class", "tdp_w", "memory_gb", "is_measured", "power_measured")
+WATTS_SOURCES = ("measured", "modelled", "catalog TDP")  # best evidence first
 
 
 def objective_for(name: str, power_constrained: bool = False) -> Objective:
@@ -121,8 +126,9 @@ def score(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:
     power = _numeric(frame, power_metric.figure("pred"))
     tdp = _numeric(frame, "tdp_w") * devices
     watts = np.where(np.isfinite(power), power, tdp)
-    watts_source = np.where(
-        np.isfinite(power), f"predicted {power_metric.column}", np.where(np.isfinite(tdp), "catalog TDP", None)
+    measured = frame["power_measured"].fillna(False).to_numpy(dtype=bool) if "power_measured" in frame else False
+    watts_source = np.select(
+        [np.isfinite(power) & measured, np.isfinite(power), np.isfinite(tdp)], list(WATTS_SOURCES), default=None
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         if objective.per_watt and objective.higher_is_better:
@@ -162,14 +168,16 @@ def score(frame: pd.DataFrame, objective: Objective) -> pd.DataFrame:
 
 
 def _ordered(frame: pd.DataFrame, objective: Objective, keys: list[str]) -> pd.DataFrame:
-    """Best first within each group of ``keys``; unscored rows last; confidence breaks ties."""
-    frame = frame.assign(_missing=~np.isfinite(frame["score"].to_numpy(dtype=float)))
+    """Best first within each group of ``keys``; unscored rows last, per watt TDP guesses after the
+    measured and modelled; confidence breaks ties."""
+    guess = objective.per_watt & (frame["watts_source"] == WATTS_SOURCES[-1]).to_numpy()
+    frame = frame.assign(_missing=~np.isfinite(frame["score"].to_numpy(dtype=float)), _guess=guess)
     return frame.sort_values(
-        [*keys, "_missing", "score", "confidence", "hardware_name"],
-        ascending=[True] * len(keys) + [True, not objective.higher_is_better, False, True],
+        [*keys, "_missing", "_guess", "score", "confidence", "hardware_name"],
+        ascending=[True] * len(keys) + [True, True, not objective.higher_is_better, False, True],
         na_position="last",
         kind="mergesort",
-    ).drop(columns="_missing")
+    ).drop(columns=["_missing", "_guess"])
 
 
 def rank_hardware(

@@ -114,3 +114,20 @@ def test_empty_warehouse_exits_2_saying_what_to_run(
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "run `perfpredict run` first" in result.stderr
     assert not (tmp_path / "demo").exists()
+
+
+def test_the_first_line_says_which_settings_were_assumed(trained_copy, wide, tmp_path: Path) -> None:
+    given = demo(*SETTING, "--output-dir", str(tmp_path))
+    assert given.exit_code == 0, given.output
+    assert given.output.splitlines()[0].startswith(
+        f"settings: bert-base-uncased on {CPU}, batch size 8, sequence length 128 (given), precision fp32, "
+        "mode inference (change with"
+    )
+    assumed = demo(*SETTING[:-2], "--precision", "fp16", "--mode", "training", "--output-dir", str(tmp_path))
+    assert assumed.exit_code == 0, assumed.output
+    assert "sequence length 128 (the length bert-base-uncased was measured at most), precision fp16, mode training" in (
+        assumed.output.splitlines()[0]
+    )
+    vision = demo("--model", "resnet-50", "--hardware", CPU, "--image-size", "160", "--output-dir", str(tmp_path))
+    assert vision.exit_code == 0, vision.output
+    assert "image size 160 (given)" in vision.output.splitlines()[0]

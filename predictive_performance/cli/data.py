@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from predictive_performance.cli.app import EXIT_REJECTED, EXIT_UNUSABLE_INPUT, app, console, errors
-from predictive_performance.ingest import FORMATS, IngestError, ingest_path
-from predictive_performance.ingest.canonical import UnreadableFileError
-from predictive_performance.ingest.validation import SchemaError
+from predictive_performance.ingest import FORMATS  # the readers (pandas, DuckDB) load inside the command
 from predictive_performance.settings import Settings, SettingsError
 from predictive_performance.warehouse import Warehouse, WarehouseError
+
+QUIET = typer.Option("--quiet", "-q", help="No progress lines, only the summary (also when stdout is not a terminal).")
 
 
 @app.command()
@@ -21,11 +20,18 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="A file or folder of benchmark results.")],
     fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "auto",
     allow_partial: Annotated[bool, typer.Option(help="Store the valid rows of a file that has rejected rows.")] = False,
+    quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Add benchmark results to the warehouse and report every rejected row."""
+    from predictive_performance.cli.progress_view import shown_progress
+    from predictive_performance.ingest import IngestError, ingest_path
+    from predictive_performance.ingest.canonical import UnreadableFileError
+    from predictive_performance.ingest.validation import SchemaError
+
     warehouse = Warehouse.from_env()
     try:
-        reports = ingest_path(path, warehouse, fmt=fmt, allow_partial=allow_partial)
+        with shown_progress(console, quiet):
+            reports = ingest_path(path, warehouse, fmt=fmt, allow_partial=allow_partial)
     except IngestError as error:
         errors.print(f"rejected: {error}", markup=False)
         raise typer.Exit(EXIT_REJECTED) from error
@@ -58,18 +64,23 @@ def run(
         int | None,
         typer.Option(help="Optuna trials per learner and metric, at most (default $PERFPREDICT_TRIALS, else TrainingConfig's)."),
     ] = None,
+    quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Run the whole pipeline: ingest, dbt, quality gates, training, predictions."""
-    from dagster_project.pipeline import run_pipeline  # the one place the CLI reaches into orchestration
+    from dagster_project.instance import prepare_instance_folder  # the CLI reaches into orchestration only here
+    from dagster_project.pipeline import run_pipeline
+    from predictive_performance.cli.progress_view import shown_progress
 
     try:
         settings = Settings.from_env().with_overrides(
             input_paths=tuple(paths) if paths else None, include_default_data=default_data, time_budget_s=time_budget, n_trials=trials
         )
+        prepare_instance_folder(settings)  # the run's Dagster instance: an unusable $DAGSTER_HOME is refused before any work
     except SettingsError as error:
         errors.print(f"error: {error}", markup=False)
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
-    outcome = run_pipeline(settings)
+    with shown_progress(console, quiet):
+        outcome = run_pipeline(settings)
     for line in outcome.lines:
         console.print(line, markup=False)
     if not outcome.success:
@@ -97,20 +108,13 @@ def benchmark(
 
 @app.command()
 def status() -> None:
-    """Show what the warehouse holds: rows per raw table and the latest loads."""
+    """Show what the warehouse holds: sources and loads, model versions with their held-out error, what is new."""
+    from predictive_performance.status import WarehouseStatus  # read-only, no model library
+
     try:
-        warehouse = Warehouse.from_env()
-        loads = warehouse.query(
-            "select load_id, source, format, rows_accepted, rows_rejected, rows_skipped, loaded_at "
-            "from raw.loads order by load_id desc limit 10"
-        )
+        report = WarehouseStatus.read(Warehouse.from_env())
     except (WarehouseError, SettingsError) as error:
-        errors.print(str(error), markup=False)
+        errors.print(f"error: {error}", markup=False)
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
-    console.print(f"warehouse {warehouse.path}: {warehouse.row_counts()}")
-    table = Table(title="latest loads")
-    for column in loads.columns:
-        table.add_column(column)
-    for row in loads.itertuples(index=False):
-        table.add_row(*map(str, row))
-    console.print(table)
+    for part in report.render():
+        console.print(part, markup=False)

@@ -1,12 +1,14 @@
 """Commands that read the trained models: predict, recommend, evaluate, demo.
 
 Each reads the warehouse and the saved models only; the model libraries load inside the command.
+Every error a user can cause (a bad file, cell or option, a missing or corrupt model version, a
+locked warehouse, an output that cannot be written) is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -15,17 +17,37 @@ from predictive_performance import vocabulary
 from predictive_performance.cli.app import EXIT_NO_MODELS, EXIT_UNUSABLE_INPUT, app, console, errors
 from predictive_performance.warehouse import Warehouse, WarehouseError
 
+# What a user can cause: bad names, cells and options (ValueError, which includes a corrupt model
+# version's ModelArtifactError), an unusable or locked warehouse, a file that cannot be read or written.
+USER_ERRORS = (ValueError, WarehouseError, OSError)
+
+
+def _fail(error: BaseException | str, where: Path | None = None) -> NoReturn:
+    """One line on stderr, naming the file where there is one, and exit status 2."""
+    errors.print(f"error: {f'{where}: ' if where else ''}{error}", markup=False)
+    raise typer.Exit(EXIT_UNUSABLE_INPUT)
+
+
+def _check_counts(**options: int | None) -> None:
+    """Refuse a count option below 1 (``--top 0`` would otherwise mean "all")."""
+    for name, value in options.items():
+        if value is not None and value < 1:
+            _fail(f"--{name.replace('_', '-')} must be a positive whole number, got {value}")
+
 
 def _predictor(model_path: Path | None, confidence_threshold: float = 0.5, fallback_to_similar: bool = False):
+    """The saved models, every file checked now (a missing or corrupt version fails here, in one line)."""
     from predictive_performance.predict import PerformancePredictor  # the model libraries load only here
 
     try:
-        return PerformancePredictor.load(
+        predictor = PerformancePredictor.load(
             model_path=model_path, confidence_threshold=confidence_threshold, fallback_to_similar=fallback_to_similar
         )
-    except (FileNotFoundError, WarehouseError) as error:
-        errors.print(f"error: {error}", markup=False)
-        raise typer.Exit(EXIT_NO_MODELS) from error
+        for version in predictor.versions.values():
+            version.model  # reads and checks the version's files
+    except USER_ERRORS as error:
+        _fail(error)
+    return predictor
 
 
 def _figure(value: float | None) -> str:
@@ -58,33 +80,24 @@ def predict_command(
 
     kind = CANONICAL_SUFFIXES.get(output_path.suffix.lower())
     if kind is None:
-        errors.print(
-            f"error: {output_path}: unsupported output type {output_path.suffix!r}; use .csv, .parquet or .json"
-        )
-        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+        _fail(f"unsupported output type {output_path.suffix!r}; use .csv, .parquet or .json", output_path)
+    if output_path.resolve() == input_path.resolve():
+        _fail("--output is the input file; write the predictions elsewhere", output_path)
     try:
         configs = read_configurations(input_path)
     except (UnreadableFileError, ValueError, OSError) as error:
-        errors.print(f"error: {error}", markup=False)
-        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
+        _fail(error)
     predictor = _predictor(model_path, confidence_threshold, fallback_to_similar)
     try:
         predictions = predictor.batch_predict(configs)
     except ValueError as error:  # unknown names (UnknownEntityError), precisions, modes, platforms
-        errors.print(f"error: {input_path}: {error}", markup=False)
-        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
+        _fail(error, input_path)
     predictions.insert(0, "input_row", configs["input_row"].to_numpy())
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "csv":
-        predictions.to_csv(output_path, index=False)
-    elif kind == "parquet":
-        predictions.to_parquet(output_path, index=False)
-    else:
-        predictions.to_json(output_path, orient="records", indent=2)
-    low = {
-        m.key: int(predictions[m.figure("low_confidence")].fillna(False).astype(bool).sum())
+    _write(predictions, output_path, kind)
+    low = ", ".join(
+        f"{m.key} {int(predictions[m.figure('low_confidence')].fillna(False).astype(bool).sum())}"
         for m in predictor.trained_metrics
-    }
+    )
     console.print(
         f"predicted {len(predictions)} configuration(s) -> {output_path}\n"
         f"  metrics: {', '.join(predictor.metrics)}; low confidence (< {confidence_threshold:.2f}): {low}\n"
@@ -95,26 +108,53 @@ def predict_command(
     )
 
 
+def _write(predictions, output_path: Path, kind: str) -> None:
+    """Write the predictions in the format of the output's suffix; a path that cannot be written exits 2."""
+    try:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "csv":
+            predictions.to_csv(output_path, index=False)
+        elif kind == "parquet":
+            predictions.to_parquet(output_path, index=False)
+        else:
+            predictions.to_json(output_path, orient="records", indent=2)
+    except OSError as error:
+        _fail(f"cannot write the predictions: {error.strerror or error}", output_path)
+
+
+SEQUENCE_HELP = "Input length (default: the one the model was measured at most, else the catalog's reference)."
+POWER_NOTE = (
+    "power: measured = a power model anchored by the device's own power rows; modelled = a power model, the device "
+    "never measured for power; catalog TDP = no power model, the rated figure (ranked after the others)"
+)
+
+
 @app.command()
 def recommend(
     model: Annotated[str, typer.Argument(help="Model name (catalog name or alias).")],
     metric: Annotated[
         str, typer.Option(help="throughput (highest), latency (lowest) or memory (lowest).")
     ] = "throughput",
-    batch_size: Annotated[int, typer.Option(min=1)] = 1,
+    batch_size: Annotated[int, typer.Option()] = 1,
     power_constrained: Annotated[
         bool, typer.Option(help="Rank by throughput per watt (energy per batch for latency).")
     ] = False,
+    sequence_length: Annotated[int | None, typer.Option(help=SEQUENCE_HELP)] = None,
+    image_size: Annotated[int | None, typer.Option(help="Image size (default: the catalog's reference).")] = None,
     precision: Annotated[str, typer.Option()] = "fp32",
     mode: Annotated[str, typer.Option()] = "inference",
     platform: Annotated[list[str] | None, typer.Option(help="Only devices of these platforms (repeatable).")] = None,
-    top: Annotated[int, typer.Option(help="How many devices to show.")] = 10,
+    top: Annotated[int, typer.Option(help="How many devices to show (at least 1).")] = 10,
     measured_only: Annotated[bool, typer.Option(help="Only devices with measurements.")] = False,
     model_path: Annotated[Path | None, typer.Option(help="Artifacts directory of the models.")] = None,
 ) -> None:
     """Rank hardware for a model by predicted performance, with intervals and confidence."""
+    from predictive_performance.prediction.defaults import assumed_input, settings_line
+
+    _check_counts(batch_size=batch_size, top=top, sequence_length=sequence_length, image_size=image_size)
     predictor = _predictor(model_path)
     try:
+        size = assumed_input(predictor, model, None, sequence_length, image_size)
         ranked = predictor.recommend_hardware(
             model,
             metric=metric,
@@ -125,10 +165,12 @@ def recommend(
             hardware_platforms=platform,
             top_k=top,
             include_unmeasured=not measured_only,
+            sequence_length=size.sequence_length,
+            image_size=size.image_size,
         )
-    except ValueError as error:
-        errors.print(f"error: {error}", markup=False)
-        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
+    except USER_ERRORS as error:
+        _fail(error)
+    console.print(settings_line(batch_size, size, precision, mode), markup=False)
     if ranked.empty:
         console.print("no device fits this configuration", markup=False)
         raise typer.Exit(1)
@@ -142,6 +184,7 @@ def recommend(
         table.add_column(column, justify="right" if column in ("#", unit, "confidence") else "left")
     if power_constrained:
         table.add_column("watts", justify="right")
+        table.add_column("power")
     for row in ranked.itertuples(index=False):
         cells = [
             str(row.rank),
@@ -153,9 +196,11 @@ def recommend(
             "yes" if row.hardware_measured else "no",
         ]
         if power_constrained:
-            cells.append(_figure(row.watts) + (" TDP" if row.watts_source == "catalog TDP" else ""))
+            cells += [_figure(row.watts), str(row.watts_source or "unknown")]
         table.add_row(*cells)
     console.print(table)
+    if power_constrained:
+        console.print(POWER_NOTE, markup=False)
     console.print(
         "confidence = probability that a measurement lies within ±25 % of the prediction; devices not measured are "
         f"predicted from their catalog specs. Model versions: {predictor.model_version}",
@@ -174,18 +219,21 @@ def evaluate(
     import math
 
     from predictive_performance.modeling import evaluation_table
+    from predictive_performance.modeling.evaluation import STRATA
 
     try:
         column = vocabulary.metric(metric).column if metric else None
     except ValueError as error:
-        errors.print(f"error: {error}", markup=False)
-        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
+        _fail(error)
+    if by is not None and by not in STRATA:
+        _fail(f"unknown --by {by!r}; expected one of {', '.join(STRATA)}")
     warehouse = Warehouse.from_env()
     try:
         table = evaluation_table(warehouse, column)
-    except WarehouseError as error:
-        errors.print(f"error: {error}", markup=False)
-        raise typer.Exit(EXIT_NO_MODELS) from error
+        if not table.empty:
+            _check_versions(warehouse, set(table["model_version"]))
+    except USER_ERRORS as error:
+        _fail(error)
     if table.empty:
         errors.print(f"no evaluation in {warehouse.path} (ml.evaluation): run `perfpredict run` first", markup=False)
         raise typer.Exit(EXIT_NO_MODELS)
@@ -234,6 +282,16 @@ def evaluate(
     )
 
 
+def _check_versions(warehouse: Warehouse, versions: set[str]) -> None:
+    """Raise for an evaluated version whose files are gone or corrupt where the registry says they are:
+    its figures would describe a model that cannot predict."""
+    from predictive_performance.modeling import load_version
+
+    registered = warehouse.query("select model_version, artifact_path from ml.model_registry")
+    for row in registered[registered["model_version"].isin(versions)].itertuples(index=False):
+        load_version(row.model_version, Path(row.artifact_path).parents[1]).model
+
+
 @app.command()
 def demo(
     model: Annotated[str | None, typer.Option(help="Model name or alias (default: the most measured model).")] = None,
@@ -247,20 +305,16 @@ def demo(
     ] = False,
     recommend_view: Annotated[bool, typer.Option("--recommend", help="Hardware recommendation.")] = False,
     all_views: Annotated[bool, typer.Option("--all", help="Every view.")] = False,
-    batch_size: Annotated[int, typer.Option(min=1)] = 1,
-    sequence_length: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Input length (default: the one the model was measured at most, else the catalog's reference)."
-        ),
-    ] = None,
+    batch_size: Annotated[int, typer.Option()] = 1,
+    sequence_length: Annotated[int | None, typer.Option(help=SEQUENCE_HELP)] = None,
+    image_size: Annotated[int | None, typer.Option(help="Image size (default: the catalog's reference).")] = None,
     precision: Annotated[str, typer.Option()] = "fp32",
     mode: Annotated[str, typer.Option()] = "inference",
     metric: Annotated[
         str, typer.Option(help="What the device views rank by: throughput, latency or memory.")
     ] = "throughput",
     power_constrained: Annotated[bool, typer.Option(help="Recommend by throughput per watt.")] = False,
-    top: Annotated[int, typer.Option(min=1, help="Devices in the ranked views.")] = 12,
+    top: Annotated[int, typer.Option(help="Devices in the ranked views (at least 1).")] = 12,
     output_dir: Annotated[
         Path | None, typer.Option(help="Where the charts go (default $PERFPREDICT_ARTIFACTS/demo).")
     ] = None,
@@ -271,20 +325,21 @@ def demo(
     Without a view option, one configuration; --all shows every view.
     """
     from predictive_performance.demo import resolve_setting, run_demo
-    from predictive_performance.predict import PerformancePredictor
     from predictive_performance.settings import artifacts_dir
+
+    _check_counts(batch_size=batch_size, top=top, sequence_length=sequence_length, image_size=image_size)
 
     chosen = {"hardware": compare_hardware, "batch_sizes": batch_comparison, "recommendation": recommend_view}
     views = [name for name, wanted in chosen.items() if wanted or all_views]
     if all_views or not views:
         views.insert(0, "configuration")
+    predictor = _predictor(model_path)
     try:
-        predictor = PerformancePredictor.load(model_path=model_path)
         setting = resolve_setting(
-            predictor, model, model_type, hardware, sequence_length=sequence_length, batch_size=batch_size,
-            precision=precision, mode=mode, metric=metric, top=top, power_constrained=power_constrained,
+            predictor, model, model_type, hardware, sequence_length=sequence_length, image_size=image_size,
+            batch_size=batch_size, precision=precision, mode=mode, metric=metric, top=top,
+            power_constrained=power_constrained,
         )
         run_demo(predictor, setting, views, output_dir or artifacts_dir() / "demo", console)
-    except (FileNotFoundError, WarehouseError, ValueError) as error:  # no models, no warehouse, unknown names
-        errors.print(f"error: {error}", markup=False)
-        raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
+    except USER_ERRORS as error:  # unknown names, a chart folder that cannot be written
+        _fail(error)

@@ -16,6 +16,7 @@ import pandas as pd
 from predictive_performance.modeling import ModelVersion, workload_features
 from predictive_performance.modeling import predict as predict_frame
 from predictive_performance.names import map_distinct
+from predictive_performance.prediction.plausibility import contradictions, lowered
 from predictive_performance.prediction.resolution import CatalogResolver
 from predictive_performance.vocabulary import metrics
 
@@ -42,8 +43,13 @@ def predict_resolved(
     versions: Mapping[str, ModelVersion],
     confidence_threshold: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(predictions, the feature rows they came from) for ``CatalogResolver.resolve`` output."""
+    """(predictions, the feature rows they came from) for ``CatalogResolver.resolve`` output.
+
+    A configuration that contradicts the catalogs keeps its figures, with a note and its confidence
+    lowered by ``plausibility``'s rule.
+    """
     features = workload_features(frame, catalogs.models, catalogs.hardware).reset_index(drop=True)
+    contradicted = contradictions(frame, features, catalogs)
     predicted = predict_frame(features, versions=dict(versions)).reset_index(drop=True)
     columns = [
         *(column for m in metrics() for column in m.figures),
@@ -58,6 +64,7 @@ def predict_resolved(
     for m in metrics():
         for column in m.figures:
             out[column] = predicted[column].to_numpy(dtype=float)
+        out[m.figure("confidence")] = lowered(out[m.figure("confidence")].to_numpy(), contradicted)
         confidence = out[m.figure("confidence")]
         out[m.figure("low_confidence")] = (confidence < confidence_threshold).where(confidence.notna())
     out["model_version"] = predicted["model_version"].to_numpy()
@@ -65,7 +72,7 @@ def predict_resolved(
         measured = out[f"{kind}_name"].map(catalog.set_index(f"{kind}_name")["is_measured"])
         out[f"{kind}_measured"] = measured.fillna(False).astype(bool)
     out["fallback"] = frame["fallback"].reset_index(drop=True).to_numpy()
-    out["notes"] = _notes(frame, out, versions)
+    out["notes"] = _notes(frame, out, versions, contradicted)
     return out, features
 
 
@@ -74,9 +81,11 @@ def split_notes(notes: object) -> list[str]:
     return [note for note in str(notes).split(NOTE_SEPARATOR) if note] if notes else []
 
 
-def _notes(frame: pd.DataFrame, out: pd.DataFrame, versions: Mapping[str, ModelVersion]) -> np.ndarray:
-    """Each row's notes: resolution's, catalog-only devices and models, metrics without a model."""
-    notes = [frame["notes"].reset_index(drop=True).map(NOTE_SEPARATOR.join).to_numpy(dtype=object)]
+def _notes(
+    frame: pd.DataFrame, out: pd.DataFrame, versions: Mapping[str, ModelVersion], contradicted: list[np.ndarray]
+) -> np.ndarray:
+    """Each row's notes: resolution's, contradictions, catalog-only devices and models, metrics without a model."""
+    notes = [frame["notes"].reset_index(drop=True).map(NOTE_SEPARATOR.join).to_numpy(dtype=object), *contradicted]
     for kind, what in (("hardware", "specs"), ("model", "facts")):
         said = map_distinct(
             out[f"{kind}_name"], lambda name, what=what: f"{name} has no measurements: predicted from its catalog {what}"

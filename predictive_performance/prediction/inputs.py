@@ -15,6 +15,12 @@ import pandas as pd
 
 from predictive_performance.ingest.validation import INTEGER_LIMIT
 
+# What a configuration is made of; any other column of an input file (metrics, a previous
+# prediction's figures, notes and versions) is ignored, so predict reads its own output back.
+CONFIGURATION_COLUMNS = (
+    "model_name", "model_type", "hardware_name", "hardware_platform", "num_devices", "batch_size", "precision",
+    "mode", "sequence_length", "image_size",
+)
 REQUIRED_INPUT = ("model_name", "batch_size", "precision", "mode")
 NUMERIC_INPUT = ("batch_size", "num_devices", "sequence_length", "image_size")
 DEFAULTS: dict[str, Any] = {"batch_size": 1, "precision": "fp32", "mode": "inference"}
@@ -25,12 +31,14 @@ def read_configurations(path: str | Path, require_settings: bool = True) -> pd.D
 
     Needs model_name, hardware_name or hardware_platform and (with ``require_settings``)
     batch_size, precision and mode. Empty cells are missing values; a number that is not one is
-    reported with its row (first data row = 1) and column. Raises ``ValueError``.
+    reported with its row (first data row = 1) and column. Only ``CONFIGURATION_COLUMNS`` are
+    kept, with ``input_row``. Raises ``ValueError``.
     """
     from predictive_performance.ingest.canonical import read_canonical
 
     frame = read_canonical(Path(path))
-    frame = frame.replace({"": None}).rename(columns={"source_row": "input_row"})
+    kept = [c for c in frame.columns if c in CONFIGURATION_COLUMNS]
+    frame = frame[[*kept, "source_row"]].replace({"": None}).rename(columns={"source_row": "input_row"})
     needed = REQUIRED_INPUT if require_settings else ("model_name",)
     missing = [c for c in needed if c not in frame.columns]
     if "hardware_name" not in frame.columns and "hardware_platform" not in frame.columns:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from predictive_performance import vocabulary
 from predictive_performance.names import canonical_platform, is_platform
+from predictive_performance.prediction.defaults import RESULTS
 from predictive_performance.recommend import objective_for, rank_hardware
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ def recommend_hardware(
     include_unmeasured: bool,
     min_confidence: float | None,
     sequence_length: int | None,
+    image_size: int | None,
 ) -> pd.DataFrame:
     """Catalog devices ranked for a model by the objective ``metric`` asks for (``recommend.objective_for``)."""
     try:
@@ -132,17 +134,27 @@ def recommend_hardware(
             "precision": precision,
             "mode": mode,
             "sequence_length": sequence_length,
+            "image_size": image_size,
         }
     )
     return rank_hardware(
         predictor.batch_predict(configs),
-        predictor.hardware,
+        predictor.hardware.assign(power_measured=predictor.hardware["hardware_name"].isin(_power_measured(predictor))),
         objective,
         models=predictor.models,
         top_k=top_k,
         confidence_threshold=predictor.confidence_threshold,
         min_confidence=min_confidence,
     )
+
+
+def _power_measured(predictor: PerformancePredictor) -> set[str]:
+    """Devices with measured power rows in the warehouse (none before the marts are built)."""
+    if not predictor.warehouse.table_exists(RESULTS):
+        return set()
+    column = vocabulary.metric("power").column
+    found = predictor.warehouse.query(f"select distinct hardware_name from {RESULTS} where {column} is not null")
+    return set(found["hardware_name"])
 
 
 def comparison_report(

@@ -12,11 +12,12 @@ DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds 
 setup: $(VENV)/.installed $(MANIFEST)
 
 # torch comes from pip's local wheel (a CPU build); a plain resolver would fetch a multi-GB CUDA build.
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, every command would compile its imports again.
 $(VENV)/.installed: pyproject.toml
 	command -v uv >/dev/null || $(PYTHON) -m pip install --quiet uv
 	uv venv --seed --allow-existing --python $(PYTHON) $(VENV)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	uv pip install --python $(BIN)/python -e ".[bench,dev]"
+	uv pip install --python $(BIN)/python --compile-bytecode -e ".[bench,dev]"
 	touch $@
 
 $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)

@@ -25,6 +25,9 @@ telemetry:
   enabled: false
 nux:
   enabled: false  # the "Join the Dagster community" dialog would cover the asset graph
+python_logs:
+  managed_python_loggers: [perfpredict.progress]  # the library's progress lines in each run's logs
+  python_log_level: INFO
 """
 
 

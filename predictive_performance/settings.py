@@ -24,9 +24,11 @@ FAST_TRAINING_VARIABLE = "PERFPREDICT_FAST_TRAINING"
 INPUT_PATHS_VARIABLE = "PERFPREDICT_INPUT_PATHS"  # files or folders, separated like PATH
 DEFAULT_DATA_VARIABLE = "PERFPREDICT_INCLUDE_DEFAULT_DATA"
 DAGSTER_HOME_VARIABLE = "DAGSTER_HOME"  # Dagster's own name for its instance folder
+LOCK_WAIT_VARIABLE = "PERFPREDICT_LOCK_WAIT_S"
 
 DEFAULT_DB_PATH = Path("data") / "benchmarks.duckdb"
 DEFAULT_ARTIFACTS_DIR = Path("artifacts")
+DEFAULT_LOCK_WAIT_S = 30.0  # how long a command waits for another process to release the warehouse file
 DEFAULT_DAGSTER_HOME = Path(".dagster")  # beside data/ and artifacts/, so runs stay with the warehouse they built
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -63,6 +65,7 @@ class Settings:
     input_paths: tuple[Path, ...] = ()
     include_default_data: bool = True
     dagster_home: Path = DEFAULT_DAGSTER_HOME
+    lock_wait_s: float = DEFAULT_LOCK_WAIT_S
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +83,8 @@ class Settings:
             input_paths=tuple(Path(p) for p in env.get(INPUT_PATHS_VARIABLE, "").split(os.pathsep) if p.strip()),
             include_default_data=True if default_data is None else default_data,
             dagster_home=_path(env.get(DAGSTER_HOME_VARIABLE) or DEFAULT_DAGSTER_HOME),
+            lock_wait_s=_parse(env, LOCK_WAIT_VARIABLE, _positive(float), "a positive number of seconds")
+            or DEFAULT_LOCK_WAIT_S,
         )
 
     def with_overrides(self, **values: Any) -> Settings:

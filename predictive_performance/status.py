@@ -12,15 +12,12 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
+from predictive_performance.current_models import CURRENT_VERSIONS_SQL, TRAINED_LOADS_SQL
 from predictive_performance.warehouse import Warehouse
 
 # The grouped splits of ``modeling.evaluation.SPLITS`` (tests/test_cli_errors.py keeps them in step),
 # named here so that status loads no model library.
 HELD_OUT_SPLITS = ("leave_one_hardware_out", "leave_one_model_out")
-NEWEST_VERSIONS = """
-    select metric, model_version, trained_at, n_rows, load_ids from ml.model_registry
-    qualify row_number() over (partition by metric order by trained_at desc, model_version desc) = 1
-"""
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class WarehouseStatus:
         )
         trained = warehouse.table_exists("ml.model_registry")
         versions = _versions(warehouse) if trained else empty
-        known = f"select unnest(load_ids) from ({NEWEST_VERSIONS})" if trained else "select '' where false"
+        known = TRAINED_LOADS_SQL if trained else "select '' where false"
         new_loads = warehouse.query(
             f"""select load_id, source, rows_accepted, loaded_at from raw.loads
                  where load_id not in ({known}) order by load_id"""
@@ -80,7 +77,7 @@ class WarehouseStatus:
 
 def _versions(warehouse: Warehouse) -> pd.DataFrame:
     """The newest version per metric with its held-out MAPE per grouped split (model, all rows)."""
-    versions = warehouse.query(NEWEST_VERSIONS).drop(columns="load_ids")
+    versions = warehouse.query(f"select metric, model_version, trained_at, n_rows from ({CURRENT_VERSIONS_SQL})")
     if warehouse.table_exists("ml.evaluation"):
         mape = warehouse.query(
             """select model_version, split, mape from ml.evaluation

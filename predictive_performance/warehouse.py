@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from predictive_performance.schema import RAW_DDL, RESULT_COLUMNS
-from predictive_performance.settings import database_path
+from predictive_performance.settings import DEFAULT_LOCK_WAIT_S, Settings
 
 if TYPE_CHECKING:  # every command imports this module for WarehouseError; the engine loads with a connection
     import duckdb
     import pandas as pd
 
-LOCK_WAIT_SECONDS = 30.0  # how long to wait for another process to release the file
 
 
 class WarehouseError(RuntimeError):
@@ -57,13 +56,14 @@ class Warehouse:
     writers, so opening waits (with backoff, up to ``lock_wait_s``) while another process holds it.
     """
 
-    def __init__(self, path: str | Path, lock_wait_s: float = LOCK_WAIT_SECONDS) -> None:
+    def __init__(self, path: str | Path, lock_wait_s: float = DEFAULT_LOCK_WAIT_S) -> None:
         self.path = Path(path).expanduser().resolve()
         self.lock_wait_s = lock_wait_s
 
     @classmethod
     def from_env(cls) -> Warehouse:
-        return cls(database_path())
+        settings = Settings.from_env()
+        return cls(settings.warehouse, settings.lock_wait_s)
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"

@@ -9,7 +9,8 @@ import pandas as pd
 
 from dagster_project.definitions import build_definitions
 from dagster_project.defs.automation.schedules import daily_retraining
-from dagster_project.defs.automation.sensors import new_benchmark_loads, newest_trained_load_id
+from dagster_project.defs.automation.sensors import new_benchmark_loads
+from predictive_performance.current_models import newest_trained_load_id
 from predictive_performance.ingest import ingest_path
 from predictive_performance.publish import publish_tables
 from tests.conftest import GOOD_ROWS, canonical_csv

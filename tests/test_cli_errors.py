@@ -23,7 +23,7 @@ from predictive_performance.modeling import workload_features
 from predictive_performance.modeling.evaluation import SPLITS
 from predictive_performance.prediction.plausibility import CONTRADICTION_FACTOR
 from predictive_performance.recommend import rank_hardware
-from predictive_performance.settings import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE
+from predictive_performance.settings import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE, LOCK_WAIT_VARIABLE
 from predictive_performance.status import HELD_OUT_SPLITS
 from tests import test_predict
 from tests.conftest import CPU, canonical_csv
@@ -315,7 +315,8 @@ def test_status_on_an_empty_warehouse_says_what_to_run(warehouse):
     assert empty.exit_code == 0 and "holds no benchmark results yet" in empty.output
 
 
-def test_a_locked_warehouse_is_one_line(trained_copy, configs_csv, tmp_path):
+def test_a_locked_warehouse_is_one_line(trained_copy, configs_csv, tmp_path, monkeypatch):
+    monkeypatch.setenv(LOCK_WAIT_VARIABLE, "2")  # the commands' wait for the lock, 30 s by default
     holder = hold_file(trained_copy.path)  # a writer: every other process waits, then gives up
     try:
         status = CliRunner().invoke(app, ["status"])

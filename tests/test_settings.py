@@ -15,6 +15,7 @@ from predictive_performance.settings import (
     DEFAULT_DATA_VARIABLE,
     FAST_TRAINING_VARIABLE,
     INPUT_PATHS_VARIABLE,
+    LOCK_WAIT_VARIABLE,
     TIME_BUDGET_VARIABLE,
     TRIALS_VARIABLE,
     Settings,
@@ -42,7 +43,9 @@ def test_environment_values_are_parsed(tmp_path: Path):
     settings = Settings.from_env({
         DB_PATH_VARIABLE: str(tmp_path / "w.duckdb"), TIME_BUDGET_VARIABLE: "5", TRIALS_VARIABLE: "3",
         FAST_TRAINING_VARIABLE: "Yes", DEFAULT_DATA_VARIABLE: "off", INPUT_PATHS_VARIABLE: f"a.csv{os.pathsep}b",
+        LOCK_WAIT_VARIABLE: "2.5",
     })
+    assert settings.lock_wait_s == 2.5 and Settings.from_env({}).lock_wait_s == 30.0
     assert (settings.warehouse, settings.time_budget_s, settings.n_trials) == (tmp_path / "w.duckdb", 5.0, 3)
     assert settings.fast_training and not settings.include_default_data
     assert settings.input_paths == (Path("a.csv"), Path("b"))
@@ -52,7 +55,8 @@ def test_environment_values_are_parsed(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [(TIME_BUDGET_VARIABLE, "soon"), (TIME_BUDGET_VARIABLE, "-1"), (TRIALS_VARIABLE, "2.5"), (FAST_TRAINING_VARIABLE, "maybe")],
+    [(TIME_BUDGET_VARIABLE, "soon"), (TIME_BUDGET_VARIABLE, "-1"), (TRIALS_VARIABLE, "2.5"), (FAST_TRAINING_VARIABLE, "maybe"),
+     (LOCK_WAIT_VARIABLE, "0")],
 )
 def test_an_invalid_value_is_one_error_naming_its_variable(variable: str, value: str):
     with pytest.raises(SettingsError, match=f"{variable}='{value}'"):

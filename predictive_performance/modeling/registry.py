@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from predictive_performance.current_models import CURRENT_VERSIONS_SQL
 from predictive_performance.modeling.calibration import ConformalBands
 from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
 from predictive_performance.modeling.config import TrainingConfig
@@ -430,10 +431,7 @@ def evaluation_table(warehouse, metric: str | None = None, all_versions: bool = 
     """``ml.evaluation`` rows of the newest version of each metric (or of every version)."""
     if not warehouse.table_exists("ml.evaluation"):
         return pd.DataFrame(columns=["model_version", *EVALUATION_COLUMNS, "evaluated_at"])
-    newest = "" if all_versions else """
-        where model_version in (
-            select arg_max(model_version, trained_at) from ml.model_registry group by metric
-        )"""
+    newest = "" if all_versions else f"where model_version in (select model_version from ({CURRENT_VERSIONS_SQL}))"
     table = warehouse.query(f"select * from ml.evaluation {newest} order by metric, split, stratum, stratum_value, method")
     return table if metric is None else table[table["metric"] == metric].reset_index(drop=True)
 

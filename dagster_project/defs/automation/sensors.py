@@ -3,27 +3,10 @@
 import dagster as dg
 
 from dagster_project.defs.jobs import build_everything
+from predictive_performance.current_models import newest_trained_load_id
 from predictive_performance.warehouse import Warehouse, WarehouseError
 
 NO_NEW_DATA_CONFIG = {"ops": {"raw_tables": {"config": {"paths": [], "include_default_data": False}}}}
-
-# The data snapshots of the newest version of each metric: every load up to the newest of them is trained.
-NEWEST_TRAINED_LOAD_SQL = """
-select max(load_id)
-from (
-    select unnest(load_ids) as load_id
-    from ml.model_registry
-    where model_version in (select arg_max(model_version, trained_at) from ml.model_registry group by metric)
-)
-"""
-
-
-def newest_trained_load_id(warehouse: Warehouse) -> str | None:
-    """The newest load the current model versions were trained on, or None before the first training."""
-    if not warehouse.table_exists("ml.model_registry"):
-        return None
-    with warehouse.connect(read_only=True) as connection:
-        return connection.execute(NEWEST_TRAINED_LOAD_SQL).fetchone()[0]
 
 
 def newest_untrained_load(warehouse: Warehouse) -> str | dg.SkipReason:

@@ -75,6 +75,7 @@ def test_training_reports_each_metric_and_step_with_elapsed_time(tmp_path, caplo
         LEARNER_LIBRARIES,
     )
     assert set(CONFIG.algorithms) <= set(opened) and "catboost" not in opened and "optuna" not in opened
+    assert "sklearn" not in opened  # XGBoost and LightGBM load without their scikit-learn wrappers
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:

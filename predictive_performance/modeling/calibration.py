@@ -44,7 +44,7 @@ import pandas as pd
 
 from predictive_performance.modeling.confidence import NeighbourIndex
 from predictive_performance.modeling.folds import SCHEMES, scheme_folds
-from predictive_performance.modeling.learners import fit_threads
+from predictive_performance.modeling.learners import boosting_library, fit_threads
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -74,7 +74,7 @@ def quantile_levels(coverage: float) -> tuple[float, float]:
 
 def fit_quantile_models(X: np.ndarray, target: np.ndarray, coverage: float, seed: int, n_jobs: int) -> dict[str, lgb.Booster]:
     """Lower and upper quantile boosters on the (log-space) target."""
-    import lightgbm as lgb
+    lgb = boosting_library("lightgbm")
 
     models = {}
     threads = fit_threads(len(target), n_jobs)

@@ -38,7 +38,7 @@ from predictive_performance.modeling.confidence import ConfidenceModel, Neighbou
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
 from predictive_performance.modeling.features import FeatureSpec, workload_features
-from predictive_performance.modeling.learners import LEARNERS
+from predictive_performance.modeling.learners import LEARNERS, boosting_library
 from predictive_performance.modeling.training import (
     MetricEstimator,
     MetricModel,
@@ -230,7 +230,7 @@ class ModelVersion:
             for name, cls in LEARNERS.items()
             if (self.path / cls.file_name).exists()
         }
-        import lightgbm as lgb  # the libraries load when a version's files are opened, not on import
+        lgb = boosting_library("lightgbm")  # the libraries load when a version's files are opened, not on import
 
         quantiles = {name: lgb.Booster(model_file=str(self.path / f)) for name, f in QUANTILE_FILES.items()}
         return MetricModel(

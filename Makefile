@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 # Dagster reads dbt's manifest when it loads the definitions; it is parsed here, not on import.
 MANIFEST := dbt/target/manifest.json
-DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds -type f)
+DBT_SOURCES := dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/seeds dbt/tests -type f)
 
 setup: $(VENV)/.installed $(MANIFEST)
 

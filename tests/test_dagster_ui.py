@@ -167,6 +167,8 @@ def cli_run(tmp_path: Path) -> CliRun:
     command = [str(Path(sys.executable).with_name("perfpredict")), "run"]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert done.returncode == 0, f"perfpredict run failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    # off a terminal only the summary: dbt's own lines stay in its log file
+    assert "pipeline succeeded" in done.stdout and "START sql" not in done.stdout, done.stdout[-3000:]
     return CliRun(tmp_path, env, done.stdout)
 
 

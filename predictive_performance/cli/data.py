@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from predictive_performance.cli.app import EXIT_REJECTED, EXIT_UNUSABLE_INPUT, app, console, errors
 from predictive_performance.ingest import FORMATS  # the readers (pandas, DuckDB) load inside the command
@@ -79,7 +83,9 @@ def run(
     except SettingsError as error:
         errors.print(f"error: {error}", markup=False)
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from error
-    with shown_progress(console, quiet):
+    # dagster-dbt echoes every dbt log line to stdout; they stay in dbt/logs/dbt.log, people read the progress
+    screen = Console(file=sys.stdout, soft_wrap=True, highlight=False)  # the terminal, before stdout is set aside
+    with contextlib.redirect_stdout(io.StringIO()), shown_progress(screen, quiet):
         outcome = run_pipeline(settings)
     for line in outcome.lines:
         console.print(line, markup=False)

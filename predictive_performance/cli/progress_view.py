@@ -51,7 +51,7 @@ def shown_progress(console: Console, quiet: bool) -> Iterator[None]:
         return
     bars = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=True,
+        console=console, transient=True, redirect_stdout=False, redirect_stderr=False,
     )
     handler = RichProgressHandler(bars)
     logger.addHandler(handler)

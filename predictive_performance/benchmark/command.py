@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from predictive_performance.benchmark.configuration import BenchmarkConfig
 from predictive_performance.benchmark.hardware import HardwareInfo, detect_hardware
 from predictive_performance.benchmark.plan import load_configs, plan_configurations
@@ -152,7 +150,3 @@ def run_benchmark_command(
         flagged=[item["label"] for item in items if item.get("flagged")],
         rejects=rejects,
     )
-
-
-def results_to_frame(reports: list[BenchmarkReport]) -> pd.DataFrame:
-    return pd.DataFrame([item for report in reports for item in report.configurations])

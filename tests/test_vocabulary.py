@@ -42,6 +42,7 @@ def test_dbt_vars_hold_the_vocabulary_categories():
     assert set(variables["platforms"]) == PLATFORMS
     assert set(variables["precisions"]) == PRECISIONS
     assert set(variables["modes"]) == MODES
+    assert tuple(variables["metric_columns"]) == metric_columns()  # the measures every row is validated on
     assert variables["precision_aliases"] == PRECISION_ALIASES
 
 

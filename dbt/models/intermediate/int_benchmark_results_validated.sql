@@ -1,6 +1,5 @@
 -- Every normalized row with the reasons it cannot be used (null when it can). Invalid rows stay
 -- here for auditing; everything downstream keeps only the valid ones.
-{%- set measures = ['throughput', 'latency_ms', 'memory_mb', 'power_w'] %}
 
 with
 
@@ -23,7 +22,7 @@ checked as (
             end,
             case when num_devices <= 0 then 'non-positive num_devices' end,
             case when throughput is null and latency_ms is null then 'no throughput or latency' end,
-            {%- for measure in measures %}
+            {%- for measure in var('metric_columns') %}
             case
                 when {{ measure }} is null then null
                 when not isfinite({{ measure }}) then 'non-finite {{ measure }}'

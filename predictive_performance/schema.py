@@ -24,6 +24,10 @@ class Column:
     def is_numeric(self) -> bool:
         return self.sql_type in {"INTEGER", "BIGINT", "DOUBLE"}
 
+    @property
+    def ddl(self) -> str:
+        return f"{self.name} {self.sql_type}"
+
 
 CANONICAL_COLUMNS: tuple[Column, ...] = (
     Column("model_name", "VARCHAR", required=True),
@@ -32,11 +36,17 @@ CANONICAL_COLUMNS: tuple[Column, ...] = (
     Column("hardware_platform", "VARCHAR", required=True),
     Column("hardware_name", "VARCHAR", required=True),
     Column("num_devices", "INTEGER"),
-    Column("batch_size", "INTEGER", required=True),  # per device
+    # per device (serving: the concurrency cap per replica); the column is required, its value may be
+    # empty only in the workloads where the system chose the batch (vocabulary.SYSTEM_BATCHED_WORKLOADS)
+    Column("batch_size", "INTEGER", required=True),
     Column("precision", "VARCHAR", required=True),
     Column("mode", "VARCHAR", required=True),
+    Column("workload", "VARCHAR"),  # vocabulary.WORKLOADS; empty means static_batch
+    Column("task", "VARCHAR"),  # the request set or benchmark that fixes the inputs, e.g. "lm-arena-chat"
     Column("sequence_length", "INTEGER"),
     *(Column(name, "DOUBLE") for name in metric_columns()),  # throughput is items per second of the whole system
+    Column("latency_kind", "VARCHAR"),  # what latency_ms means (vocabulary.LATENCY_KINDS); empty means batch
+    Column("power_scope", "VARCHAR"),  # what power_w covers (vocabulary.POWER_SCOPES); required with power_w
     Column("source", "VARCHAR"),
     Column("measured_at", "TIMESTAMP"),
 )
@@ -47,10 +57,15 @@ EXTRA_COLUMNS: tuple[Column, ...] = (
     Column("image_size", "INTEGER"),  # input resolution for vision models
     Column("latency_p50_ms", "DOUBLE"),
     Column("latency_p90_ms", "DOUBLE"),
+    Column("latency_p99_ms", "DOUBLE"),
     Column("throughput_cv", "DOUBLE"),  # coefficient of variation over repeats
     Column("repeats", "INTEGER"),
     Column("framework", "VARCHAR"),  # runtime and version, e.g. "torch 2.13.0"
     Column("hardware_description", "VARCHAR"),  # free text about the machine that measured the row
+    Column("energy_per_item_j", "DOUBLE"),  # energy per output item (token, image, response), as the source measured it
+    Column("power_derived", "BOOLEAN"),  # power_w computed from energy x rate, not measured as power
+    Column("parallelism", "VARCHAR"),  # how a multi-device row splits the work (vocabulary.PARALLELISMS)
+    Column("compiled", "BOOLEAN"),  # a fused / compiled graph rather than eager execution
 )
 
 RESULT_COLUMNS: tuple[Column, ...] = CANONICAL_COLUMNS + EXTRA_COLUMNS
@@ -59,7 +74,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in CANONICAL_COLUMNS if c
 
 
 def _column_ddl(columns: tuple[Column, ...]) -> str:
-    return ",\n    ".join(f"{c.name} {c.sql_type}" for c in columns)
+    return ",\n    ".join(column.ddl for column in columns)
 
 
 RAW_DDL: tuple[str, ...] = (
@@ -86,6 +101,8 @@ RAW_DDL: tuple[str, ...] = (
         {_column_ddl(RESULT_COLUMNS)}
     )
     """,
+    # A warehouse created before a column existed gains it (empty for its earlier rows).
+    *(f"ALTER TABLE raw.benchmark_results ADD COLUMN IF NOT EXISTS {column.ddl}" for column in RESULT_COLUMNS),
     # Rated power and list price describe a system, not a measurement: they live here.
     """
     CREATE TABLE IF NOT EXISTS raw.hardware_systems (
@@ -113,6 +130,48 @@ RAW_DDL: tuple[str, ...] = (
         error VARCHAR NOT NULL,
         source VARCHAR,
         measured_at TIMESTAMP
+    )
+    """,
+    # Catalog facts that a source states about its devices and models (e.g. NeuSight's device configs),
+    # in the layout of the dbt seeds; dbt adds them to the catalog where the seeds are silent.
+    """
+    CREATE TABLE IF NOT EXISTS raw.catalog_hardware (
+        load_id VARCHAR NOT NULL,
+        hardware_name VARCHAR NOT NULL,
+        vendor VARCHAR,
+        hardware_platform VARCHAR,
+        device_class VARCHAR,
+        architecture VARCHAR,
+        release_year INTEGER,
+        source VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS raw.catalog_hardware_specs (
+        load_id VARCHAR NOT NULL,
+        hardware_name VARCHAR NOT NULL,
+        spec VARCHAR NOT NULL,
+        value DOUBLE NOT NULL,
+        source VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS raw.catalog_models (
+        load_id VARCHAR NOT NULL,
+        model_name VARCHAR NOT NULL,
+        model_family VARCHAR,
+        model_type VARCHAR,
+        modality VARCHAR,
+        source VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS raw.catalog_model_specs (
+        load_id VARCHAR NOT NULL,
+        model_name VARCHAR NOT NULL,
+        spec VARCHAR NOT NULL,
+        value DOUBLE NOT NULL,
+        source VARCHAR NOT NULL
     )
     """,
 )

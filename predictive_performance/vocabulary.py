@@ -82,20 +82,47 @@ def metric(name: str | Metric) -> Metric:
     raise ValueError(f"unknown metric {name!r}; expected one of {', '.join(m.key for m in metrics())}")
 
 
+# tpu (Google), xpu (Intel GPUs) and npu (other dedicated inference accelerators) extend DESIGN.md's list
 PLATFORMS: frozenset[str] = frozenset(
-    {"cpu", "cuda", "rocm", "mps", "openvino", "qnn", "webnn", "webgpu", "onnxruntime"}
+    {"cpu", "cuda", "rocm", "mps", "openvino", "qnn", "webnn", "webgpu", "onnxruntime", "tpu", "xpu", "npu"}
 )
-PRECISIONS: frozenset[str] = frozenset({"fp32", "fp16", "bf16", "int8", "int4", "amp"})
+# fp4 covers the 4-bit float formats (mxfp4, nvfp4); int4 is the integer one
+PRECISIONS: frozenset[str] = frozenset({"fp64", "fp32", "fp16", "bf16", "amp", "fp8", "fp4", "int8", "int4"})
 MODES: frozenset[str] = frozenset({"inference", "training"})
+
+# How the inputs reach the model: the same batch run repeatedly, a server under a concurrency cap
+# (batch_size is the cap), or an MLPerf scenario's load generator.
+DEFAULT_WORKLOAD = "static_batch"
+WORKLOADS: frozenset[str] = frozenset({"static_batch", "serving", "offline", "server", "single_stream", "multi_stream"})
+# The workloads whose system chose the batch itself; only their rows may leave batch_size empty.
+SYSTEM_BATCHED_WORKLOADS: frozenset[str] = frozenset({"offline", "server"})
+
+# What one latency_ms means: one batch, the median time per generated token, an MLPerf query at its
+# 90th percentile, or one whole request (a generated response; the 2023 ML.ENERGY leaderboard).
+DEFAULT_LATENCY_KIND = "batch"
+LATENCY_KINDS: frozenset[str] = frozenset({"batch", "token", "query_p90", "request"})
+
+# What one power_w covers: the accelerators only, summed over them (NVML, RAPL package), or the
+# whole system at the wall (MLPerf Power).
+POWER_SCOPES: frozenset[str] = frozenset({"accelerators", "system"})
+
+# How a multi-device row splits its work; empty for one device.
+PARALLELISMS: frozenset[str] = frozenset({"data", "tensor", "pipeline", "expert"})
 
 # Spellings seen in the wild, mapped to the canonical precision.
 PRECISION_ALIASES: dict[str, str] = {
+    "float64": "fp64",
+    "double": "fp64",
     "float32": "fp32",
     "float": "fp32",
+    "single": "fp32",
     "full": "fp32",
     "float16": "fp16",
     "half": "fp16",
     "bfloat16": "bf16",
+    "float8": "fp8",
+    "mxfp4": "fp4",
+    "nvfp4": "fp4",
     "qint8": "int8",
     "int8_dynamic": "int8",
     "mixed": "amp",

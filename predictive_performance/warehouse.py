@@ -30,6 +30,26 @@ class WarehouseError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class CatalogFacts:
+    """Devices and models a source describes, one frame per ``raw.catalog_*`` table (without ``load_id``)."""
+
+    hardware: pd.DataFrame | None = None  # hardware_name, vendor, hardware_platform, device_class, architecture, release_year, source
+    hardware_specs: pd.DataFrame | None = None  # hardware_name, spec, value, source
+    models: pd.DataFrame | None = None  # model_name, model_family, model_type, modality, source
+    model_specs: pd.DataFrame | None = None  # model_name, spec, value, source
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The non-empty frames by the raw table they go to."""
+        frames = {
+            "raw.catalog_hardware": self.hardware,
+            "raw.catalog_hardware_specs": self.hardware_specs,
+            "raw.catalog_models": self.models,
+            "raw.catalog_model_specs": self.model_specs,
+        }
+        return {table: frame for table, frame in frames.items() if frame is not None and not frame.empty}
+
+
+@dataclass(frozen=True)
 class LoadRecord:
     """What one ingest adds: the measured rows plus the detail tables that travel with them."""
 
@@ -42,6 +62,7 @@ class LoadRecord:
     hardware_systems: pd.DataFrame | None = None
     failures: pd.DataFrame | None = None
     content_sha256: str | None = None
+    catalog: CatalogFacts | None = None
 
 
 def new_load_id() -> str:
@@ -121,6 +142,8 @@ class Warehouse:
                     _insert_frame(connection, "raw.hardware_systems", load.hardware_systems.assign(load_id=load_id))
                 if load.failures is not None and not load.failures.empty:
                     _insert_frame(connection, "raw.failed_benchmarks", load.failures.assign(load_id=load_id))
+                for table, frame in (load.catalog.tables() if load.catalog else {}).items():
+                    _insert_frame(connection, table, frame.assign(load_id=load_id))
                 connection.execute(
                     "INSERT INTO raw.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -159,7 +182,10 @@ class Warehouse:
     def row_counts(self) -> dict[str, int]:
         """Rows per raw table: what an ingest must leave unchanged when it fails."""
         self.ensure_schema()
-        tables = ("loads", "benchmark_results", "hardware_systems", "failed_benchmarks")
+        tables = (
+            "loads", "benchmark_results", "hardware_systems", "failed_benchmarks",
+            "catalog_hardware", "catalog_hardware_specs", "catalog_models", "catalog_model_specs",
+        )
         with self.connect(read_only=True) as connection:
             return {t: connection.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0] for t in tables}
 

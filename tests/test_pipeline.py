@@ -139,7 +139,7 @@ def test_blocking_gate_stops_dbt_and_keeps_the_last_good_tables(trained_copy):
     with duckdb.connect(str(warehouse.path)) as connection:
         connection.execute(
             "insert into raw.benchmark_results (load_id, source_row, model_name, hardware_platform, hardware_name,"
-            " batch_size, precision, mode, throughput) select 'rogue', i, 'gpt2', 'cpu', ?, 1, 'fp64', 'inference', -1"
+            " batch_size, precision, mode, throughput) select 'rogue', i, 'gpt2', 'cpu', ?, 1, 'fp12', 'inference', -1"
             " from range(1, 200) t(i)",
             [CPU],
         )

@@ -253,7 +253,7 @@ def test_batch_predict_names_every_bad_cell_by_configuration_and_column(predicto
         {"model_name": "bert-base-uncased", "hardware_name": CPU, "batch_size": 4},
         {"model_name": "bert-base-uncased", "hardware_name": CPU, "sequence_length": "long"},
         {"model_name": None, "hardware_name": CPU, "num_devices": 0},
-        {"model_name": "gpt2", "hardware_name": CPU, "precision": "fp64"},
+        {"model_name": "gpt2", "hardware_name": CPU, "precision": "fp12"},
     ]
     with pytest.raises(ValueError) as raised:
         predictor.batch_predict(configs)
@@ -262,7 +262,7 @@ def test_batch_predict_names_every_bad_cell_by_configuration_and_column(predicto
     assert "configuration 3, column num_devices: not a positive integer 0" in message
     assert "configuration 3, column model_name: empty" in message
 
-    with pytest.raises(ValueError, match="unknown precision: fp64"):
+    with pytest.raises(ValueError, match="unknown precision: fp12"):
         predictor.batch_predict([configs[0], configs[3]])
 
 

@@ -118,8 +118,12 @@ def results_frame(measurements: list[Measurement], hardware: HardwareInfo) -> pd
                 "batch_size": c.batch_size,
                 "precision": c.precision,
                 "mode": c.mode,
+                "workload": "static_batch",
                 "sequence_length": c.sequence_length,
                 **m.metric_values(),
+                "latency_kind": "batch",
+                # RAPL's package counter: the processor the model ran on, not the machine at the wall
+                "power_scope": "accelerators" if m.power_w is not None else None,
                 "source": SOURCE,
                 "measured_at": m.measured_at,
                 "system_name": None,

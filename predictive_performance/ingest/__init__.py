@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FORMATS = ("auto", "canonical", "lambda", "ipfs")
+FORMATS = ("auto", "canonical", "lambda", "ipfs", "neusight", "pytorch-gpu-benchmark", "ml-energy", "mlperf")
 # the readers need pandas and DuckDB; the command line names FORMATS in its help without loading them
 LAZY = ("IngestError", "IngestReport", "Reject", "content_digest", "ingest_frame", "ingest_path", "unknown_names")
 

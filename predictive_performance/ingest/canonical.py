@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from predictive_performance.ingest.sources import SourceFormat, SourceTables
+
 CANONICAL_SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "json"}
 
 
@@ -42,3 +44,23 @@ def _read_json(path: Path) -> pd.DataFrame:
     """A JSON array of records, or JSON Lines; everything as text, like CSV."""
     lines = path.suffix.lower() == ".jsonl" or path.read_text(encoding="utf-8").lstrip().startswith("{")
     return pd.read_json(path, lines=lines, orient="records", dtype=False, convert_dates=False)
+
+
+def canonical_files(path: Path) -> list[Path]:
+    """Each file is one load; a directory's CSV, Parquet and JSON files in name order."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in CANONICAL_SUFFIXES)
+    return [path]
+
+
+def read_canonical_source(path: Path) -> SourceTables:
+    """A canonical file as one load; rows without a ``source`` are named after the file."""
+    frame = read_canonical(path)
+    source = f"import:{path.name}"
+    if "source" not in frame:
+        frame["source"] = source
+    return SourceTables(source, {str(path): frame})
+
+
+# Recognised last under --format auto: a file no other format claims is read as canonical.
+FORMAT = SourceFormat("canonical", detect=lambda path: path.is_file(), read=read_canonical_source, loads=canonical_files)

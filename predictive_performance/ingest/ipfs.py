@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from predictive_performance.ingest.canonical import UnreadableFileError
+from predictive_performance.ingest.sources import SourceFormat, SourceTables
 
 SOURCE = "ipfs-accelerate"
 REQUIRED_TABLES = ("models", "hardware_platforms", "test_runs", "performance_results")
@@ -35,6 +36,8 @@ select
     r.average_latency_ms as latency_ms,
     r.memory_peak_mb as memory_mb,
     {power} as power_w,
+    -- its power_metrics and metrics figures are the device's own sensors, never a wall meter
+    case when {power} is not null then 'accelerators' end as power_scope,
     r.created_at as measured_at,
     h.platform as framework
 from performance_results as r
@@ -57,7 +60,14 @@ def is_ipfs_database(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in DUCKDB_SUFFIXES
 
 
-def read_ipfs(path: Path) -> pd.DataFrame:
+def database_files(path: Path) -> list[Path]:
+    """Each database is one load; a directory's databases in name order."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in DUCKDB_SUFFIXES)
+    return [path]
+
+
+def read_ipfs(path: Path) -> SourceTables:
     """Canonical rows for every successful result; ``source_row`` is the source's result_id."""
     try:
         connection = duckdb.connect(str(path), read_only=True)
@@ -79,4 +89,7 @@ def read_ipfs(path: Path) -> pd.DataFrame:
         frame = connection.execute(RESULTS_SQL.format(power=power, power_join=power_join)).df()
     finally:
         connection.close()
-    return frame.assign(source=SOURCE)
+    return SourceTables(SOURCE, {str(path): frame.assign(source=SOURCE)})
+
+
+FORMAT = SourceFormat("ipfs", detect=is_ipfs_database, read=read_ipfs, loads=database_files)

@@ -9,12 +9,12 @@ price, so they go to ``raw.hardware_systems`` and never become measured power.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from predictive_performance.ingest.canonical import UnreadableFileError
+from predictive_performance.ingest.sources import SourceFormat, SourceTables
 
 SOURCE = "lambda-pytorch-train"
 SYSTEM_COLUMNS = ("name_gpu", "num_gpu", "watt", "price")
@@ -44,15 +44,15 @@ WORKLOAD_INPUTS: dict[str, dict[str, int]] = {
 }
 
 
-@dataclass(frozen=True)
-class LambdaTables:
-    results: dict[str, pd.DataFrame]  # per throughput file, so rejects name the file
-    hardware_systems: pd.DataFrame
-    skipped_cells: int
-
-
 def is_lambda_file(path: Path) -> bool:
     return bool(THROUGHPUT_PATTERN.search(path.name))
+
+
+def is_lambda(path: Path) -> bool:
+    """A throughput file, or a directory that holds one."""
+    if path.is_dir():
+        return any(is_lambda_file(p) for p in path.iterdir())
+    return is_lambda_file(path)
 
 
 def throughput_files(path: Path) -> list[Path]:
@@ -70,7 +70,7 @@ def parse_system_name(system_name: str) -> tuple[str, int | None]:
     return (match["device"] if match else system_name.strip()), (int(count) if count else None)
 
 
-def read_lambda(path: Path) -> LambdaTables:
+def read_lambda(path: Path) -> SourceTables:
     """Turn every throughput file under ``path`` into canonical rows, one per measured cell."""
     frames, systems, skipped = {}, [], 0
     for throughput_path in throughput_files(path):
@@ -83,7 +83,7 @@ def read_lambda(path: Path) -> LambdaTables:
         skipped += cells_skipped
         systems.append(_systems(throughput))
     hardware_systems = pd.concat(systems, ignore_index=True).drop_duplicates("system_name")
-    return LambdaTables(frames, hardware_systems, skipped)
+    return SourceTables(SOURCE, frames, skipped=skipped, hardware_systems=hardware_systems)
 
 
 def _read_matrix(path: Path) -> pd.DataFrame:
@@ -125,6 +125,7 @@ def _melt(throughput: pd.DataFrame, batch_sizes: pd.DataFrame | None, precision:
             "batch_size": _divide_cells(long["batch_size"], pd.to_numeric(long["num_gpu"], errors="coerce").fillna(1)),
             "precision": precision,
             "mode": "training",
+            "workload": "static_batch",
             "sequence_length": inputs.map(lambda i: i.get("sequence_length")),
             "image_size": inputs.map(lambda i: i.get("image_size")),
             "throughput": _divide_cells(long["throughput"], inputs.map(lambda i: i.get("units_per_item", 1))),
@@ -156,3 +157,7 @@ def _systems(throughput: pd.DataFrame) -> pd.DataFrame:
             "source": SOURCE,
         }
     )
+
+
+# The throughput and batch-size files of a directory belong together: the whole directory is one load.
+FORMAT = SourceFormat("lambda", detect=is_lambda, read=read_lambda)

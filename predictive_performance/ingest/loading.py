@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from predictive_performance.ingest import FORMATS, lambda_csv
-from predictive_performance.ingest.canonical import CANONICAL_SUFFIXES, UnreadableFileError, read_canonical
-from predictive_performance.ingest.ipfs import is_ipfs_database, read_ipfs
+from predictive_performance.ingest.canonical import CANONICAL_SUFFIXES, UnreadableFileError
+from predictive_performance.ingest.registry import FORMAT_BY_NAME, SOURCE_FORMATS
+from predictive_performance.ingest.sources import SourceFormat, SourceTables
 from predictive_performance.ingest.validation import Reject, validate_rows
 from predictive_performance.progress import Advance, step
-from predictive_performance.warehouse import LoadRecord, Warehouse
+from predictive_performance.warehouse import CatalogFacts, LoadRecord, Warehouse
 
 MAX_REJECTS_SHOWN = 20
 
@@ -62,17 +62,22 @@ class IngestError(ValueError):
 
 
 def ingest_path(path: str | Path, warehouse: Warehouse, fmt: str = "auto", allow_partial: bool = False) -> list[IngestReport]:
-    """Ingest a file or every supported file in a directory; one load per logical source.
+    """Ingest a file, or everything a directory holds; one load per logical source.
 
-    A Lambda directory is one source (its throughput and batch-size files belong together).
-    Raises ``IngestError`` at the first source that stores nothing; earlier loads stay.
+    Under ``fmt="auto"`` each format's ``detect`` is asked in turn (``registry.SOURCE_FORMATS``), and a
+    directory no format claims is searched: ``../shared/data`` ingests each public source in it.
+    What one load is belongs to the format (a Lambda directory, each pytorch-gpu-benchmark results
+    folder, each canonical file). Raises ``IngestError`` at the first load that stores nothing; earlier
+    loads stay.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt != "auto" and fmt not in FORMAT_BY_NAME:
+        raise ValueError(f"unknown format {fmt!r}; expected one of auto, {', '.join(FORMAT_BY_NAME)}")
     sources = _sources(path, fmt)
+    if not sources:
+        raise UnreadableFileError(f"{path}: no benchmark files found (expected {', '.join(FORMAT_BY_NAME)} data)")
     reports = []
     for number, (source_path, source_format) in enumerate(sources, start=1):
         with step("ingest", f"{source_path.name} ({number}/{len(sources)})") as advance:
@@ -98,34 +103,35 @@ def ingest_frame(
         frame["source"] = source
     report = IngestReport(label, fmt, source)
     with step("ingest", label) as advance:
-        return _store(report, {label: frame}, warehouse, allow_partial, advance, failures=failures)
+        return _store(report, SourceTables(source, {label: frame}), warehouse, allow_partial, advance, failures=failures)
 
 
-def _sources(path: Path, fmt: str) -> list[tuple[Path, str]]:
-    if fmt == "lambda" or (fmt == "auto" and _looks_like_lambda(path)):
-        return [(path, "lambda")]
+def _sources(path: Path, fmt: str) -> list[tuple[Path, SourceFormat]]:
+    """The loads under ``path``, each with the format that reads it."""
+    if fmt != "auto":
+        chosen = FORMAT_BY_NAME[fmt]
+        return [(part, chosen) for part in chosen.loads(path)]
+    for candidate in SOURCE_FORMATS:
+        if candidate.detect(path):
+            return [(part, candidate) for part in candidate.loads(path)]
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (*CANONICAL_SUFFIXES, ".duckdb", ".db"))
-        if not files:
-            raise UnreadableFileError(f"{path}: no .csv, .parquet, .json or .duckdb files found")
-        return [source for file in files for source in _sources(file, fmt)]
-    if fmt == "ipfs" or (fmt == "auto" and is_ipfs_database(path)):
-        return [(path, "ipfs")]
-    return [(path, "canonical")]
+        return [source for child in sorted(path.iterdir()) if _may_hold_results(child) for source in _sources(child, fmt)]
+    return []
 
 
-def _looks_like_lambda(path: Path) -> bool:
-    if path.is_dir():
-        return any(lambda_csv.is_lambda_file(p) for p in path.iterdir())
-    return lambda_csv.is_lambda_file(path)
+def _may_hold_results(path: Path) -> bool:
+    """Directories and data files; licences, READMEs and hidden files are not benchmark data."""
+    if path.name.startswith("."):
+        return False
+    return path.is_dir() or path.suffix.lower() in (*CANONICAL_SUFFIXES, ".duckdb", ".db")
 
 
-def _ingest_source(path: Path, fmt: str, warehouse: Warehouse, allow_partial: bool, advance: Advance) -> IngestReport:
+def _ingest_source(path: Path, fmt: SourceFormat, warehouse: Warehouse, allow_partial: bool, advance: Advance) -> IngestReport:
     digest = content_digest(path)
     previous = warehouse.load_with_content(digest)
     if previous is not None:
         advance(detail=f"already loaded as load {previous}")
-        return IngestReport(str(path), fmt, "", already_loaded_as=previous)
+        return IngestReport(str(path), fmt.name, "", already_loaded_as=previous)
     advance(detail="reading")
     report = _read_and_store(path, fmt, warehouse, allow_partial, digest, advance)
     advance(report.rows_accepted, detail=f"{report.rows_accepted:,} accepted, {report.rows_rejected:,} rejected")
@@ -143,52 +149,44 @@ def content_digest(path: Path) -> str:
 
 
 def _read_and_store(
-    path: Path, fmt: str, warehouse: Warehouse, allow_partial: bool, digest: str, advance: Advance
+    path: Path, fmt: SourceFormat, warehouse: Warehouse, allow_partial: bool, digest: str, advance: Advance
 ) -> IngestReport:
-    if fmt == "lambda":
-        tables = lambda_csv.read_lambda(path)
-        report = IngestReport(str(path), fmt, lambda_csv.SOURCE, rows_skipped=tables.skipped_cells)
-        return _store(report, tables.results, warehouse, allow_partial, advance, systems=tables.hardware_systems, digest=digest)
-    if fmt == "ipfs":
-        frame = read_ipfs(path)
-        report = IngestReport(str(path), fmt, "ipfs-accelerate")
-        return _store(report, {str(path): frame}, warehouse, allow_partial, advance, digest=digest)
-    frame = read_canonical(path)
-    source = f"import:{path.name}"
-    if "source" not in frame:
-        frame["source"] = source
-    report = IngestReport(str(path), fmt, source)
-    return _store(report, {str(path): frame}, warehouse, allow_partial, advance, digest=digest)
+    tables = fmt.read(path)
+    report = IngestReport(
+        str(path), fmt.name, tables.source, rows_rejected=tables.rejected_rows,
+        rows_skipped=tables.skipped, rejects=list(tables.rejects),
+    )
+    return _store(report, tables, warehouse, allow_partial, advance, digest=digest)
 
 
 def _store(
     report: IngestReport,
-    parts: dict[str, pd.DataFrame],
+    tables: SourceTables,
     warehouse: Warehouse,
     allow_partial: bool,
     advance: Advance,
-    systems: pd.DataFrame | None = None,
     failures: pd.DataFrame | None = None,
     digest: str | None = None,
 ) -> IngestReport:
-    """Validate each part, then store all accepted rows of all parts as one load."""
+    """Validate each file's rows, then store all accepted rows of all files as one load."""
     accepted = []
-    for label, frame in parts.items():
+    for label, frame in tables.results.items():
         advance(len(frame), detail=f"{len(frame):,} rows read from {Path(label).name}, validating")
         validated = validate_rows(frame, Path(label).name)
         accepted.append(_located(validated.accepted, frame, label))
         report.rejects.extend(validated.rejects)
         report.rows_rejected += validated.rejected_rows
-    rows = pd.concat(accepted, ignore_index=True)
+    rows = pd.concat(accepted, ignore_index=True) if accepted else pd.DataFrame(columns=["source_row"])
     report.rows_accepted = len(rows)
     if report.rejects and not allow_partial:
         report.rows_accepted = 0
         raise IngestError(report.summary(), report)
-    if rows.empty and (failures is None or failures.empty):
+    catalog = tables.catalog or CatalogFacts()
+    if rows.empty and (failures is None or failures.empty) and not catalog.tables():
         raise IngestError(f"{report.label}: no rows to store", report)
     rows["source_row"] = range(1, len(rows) + 1)
     advance(len(rows), detail=f"{len(rows):,} accepted, storing")
-    report.warnings = unknown_names(rows)
+    report.warnings = unknown_names(rows) if not rows.empty else []
     report.load_id = warehouse.append_load(
         LoadRecord(
             source=report.source,
@@ -197,9 +195,10 @@ def _store(
             path=report.label,
             rows_rejected=report.rows_rejected,
             rows_skipped=report.rows_skipped,
-            hardware_systems=systems,
+            hardware_systems=tables.hardware_systems,
             failures=failures,
             content_sha256=digest,
+            catalog=tables.catalog,
         )
     )
     return report

@@ -13,11 +13,25 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.schema import REQUIRED_COLUMNS, RESULT_COLUMNS
-from predictive_performance.vocabulary import MODES, PLATFORMS, PRECISION_ALIASES, PRECISIONS, metric_columns
+from predictive_performance.vocabulary import (
+    DEFAULT_LATENCY_KIND,
+    DEFAULT_WORKLOAD,
+    LATENCY_KINDS,
+    MODES,
+    PARALLELISMS,
+    PLATFORMS,
+    POWER_SCOPES,
+    PRECISION_ALIASES,
+    PRECISIONS,
+    SYSTEM_BATCHED_WORKLOADS,
+    WORKLOADS,
+    metric_columns,
+)
 
 INTEGER_LIMIT = 2**31 - 1  # the warehouse stores counts as 32-bit INTEGER
 CELL_COLUMNS = frozenset({"throughput", "batch_size"})
 POSITIVE_SIZES = ("sequence_length", "image_size", "repeats")  # optional, but never zero or negative
+BOOLEAN_SPELLINGS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
 @dataclass(frozen=True)
@@ -77,13 +91,17 @@ def validate_rows(frame: pd.DataFrame, file_label: str) -> ValidatedRows:
             typed[column.name] = _parse_numbers(raw, column.name, column.sql_type != "DOUBLE", refuse)
         elif column.sql_type == "TIMESTAMP":
             typed[column.name] = _parse_timestamps(raw, column.name, refuse)
+        elif column.sql_type == "BOOLEAN":
+            typed[column.name] = _parse_booleans(raw, column.name, refuse)
         else:
             typed[column.name] = _clean_text(raw)
 
-    for name in REQUIRED_COLUMNS:
-        refuse(~_present_in_source(frame[name]), name, "missing value")
-
     _normalise_categories(typed, refuse)
+    system_batched = typed["workload"].isin(SYSTEM_BATCHED_WORKLOADS)
+    for name in REQUIRED_COLUMNS:
+        missing = ~_present_in_source(frame[name])
+        refuse(missing & ~system_batched if name == "batch_size" else missing, name, "missing value")
+    _check_semantics(typed, refuse)
     _check_ranges(typed, refuse)
     # A bad cell is already reported as such; this is for rows that measured neither.
     measured = [_present_in_source(frame[name]) for name in ("throughput", "latency_ms") if name in frame]
@@ -135,6 +153,32 @@ def _parse_timestamps(raw: pd.Series, name: str, refuse) -> pd.Series:
     return stamps.dt.tz_convert(None)
 
 
+def _parse_booleans(raw: pd.Series, name: str, refuse) -> pd.Series:
+    present = _present_in_source(raw)
+    parsed = raw.map(lambda v: bool(v) if isinstance(v, bool | np.bool_) else BOOLEAN_SPELLINGS.get(str(v).strip().lower()))
+    refuse(present & parsed.isna(), name, "not true or false: {value!r}")
+    return parsed.where(present, None).astype(object)
+
+
+def _categorise(typed: pd.DataFrame, column: str, allowed: frozenset[str], refuse, default: str | None = None) -> None:
+    """Lower-case ``column`` in place (a missing column becomes ``default``), refusing values outside ``allowed``."""
+    values = typed[column].str.lower() if column in typed else pd.Series(None, index=typed.index, dtype=object)
+    if default is not None:
+        values = values.fillna(default)
+    refuse(values.notna() & ~values.isin(allowed), column,
+           f"unknown {column.replace('_', ' ')} {{value!r}}; expected one of {', '.join(sorted(allowed))}")
+    typed[column] = values.astype(object).where(values.notna(), None)
+
+
+def _check_semantics(typed: pd.DataFrame, refuse) -> None:
+    """What a latency or a power figure means must be known before it is stored."""
+    has_latency = typed["latency_ms"].notna() if "latency_ms" in typed else pd.Series(False, index=typed.index)
+    typed["latency_kind"] = typed["latency_kind"].where(typed["latency_kind"].notna() | ~has_latency, DEFAULT_LATENCY_KIND)
+    if "power_w" in typed:
+        refuse(typed["power_w"].notna() & typed["power_scope"].isna(), "power_scope",
+               f"power_w needs its scope: one of {', '.join(sorted(POWER_SCOPES))}")
+
+
 def _normalise_categories(typed: pd.DataFrame, refuse) -> None:
     precision = typed["precision"].str.lower().replace(PRECISION_ALIASES)
     refuse(precision.notna() & ~precision.isin(PRECISIONS), "precision",
@@ -147,6 +191,10 @@ def _normalise_categories(typed: pd.DataFrame, refuse) -> None:
     refuse(platform.notna() & ~platform.isin(PLATFORMS), "hardware_platform",
            f"unknown platform {{value!r}}; expected one of {', '.join(sorted(PLATFORMS))}")
     typed["hardware_platform"] = platform
+    _categorise(typed, "workload", WORKLOADS, refuse, default=DEFAULT_WORKLOAD)
+    _categorise(typed, "latency_kind", LATENCY_KINDS, refuse)
+    _categorise(typed, "power_scope", POWER_SCOPES, refuse)
+    _categorise(typed, "parallelism", PARALLELISMS, refuse)
 
 
 def _check_ranges(typed: pd.DataFrame, refuse) -> None:

@@ -1,0 +1,17 @@
+"""The formats ``perfpredict ingest`` knows, in the order ``--format auto`` tries them.
+
+A source-specific format comes before ``canonical``, which claims any file the others leave.
+``ingest.FORMATS`` spells the same names for the command line's help (checked by test_ingest).
+"""
+
+from __future__ import annotations
+
+from predictive_performance.ingest import canonical, ipfs, lambda_csv
+from predictive_performance.ingest.sources import SourceFormat
+
+SOURCE_FORMATS: tuple[SourceFormat, ...] = (
+    lambda_csv.FORMAT,
+    ipfs.FORMAT,
+    canonical.FORMAT,
+)
+FORMAT_BY_NAME: dict[str, SourceFormat] = {source_format.name: source_format for source_format in SOURCE_FORMATS}

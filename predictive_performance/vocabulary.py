@@ -98,9 +98,10 @@ WORKLOADS: frozenset[str] = frozenset({"static_batch", "serving", "offline", "se
 SYSTEM_BATCHED_WORKLOADS: frozenset[str] = frozenset({"offline", "server"})
 
 # What one latency_ms means: one batch, the median time per generated token, an MLPerf query at its
-# 90th percentile, or one whole request (a generated response; the 2023 ML.ENERGY leaderboard).
+# 90th percentile (SingleStream: one sample) or 99th (MultiStream: eight samples), or one whole
+# request (a generated response; the 2023 ML.ENERGY leaderboard).
 DEFAULT_LATENCY_KIND = "batch"
-LATENCY_KINDS: frozenset[str] = frozenset({"batch", "token", "query_p90", "request"})
+LATENCY_KINDS: frozenset[str] = frozenset({"batch", "token", "query_p90", "query_p99", "request"})
 
 # What one power_w covers: the accelerators only, summed over them (NVML, RAPL package), or the
 # whole system at the wall (MLPerf Power).

@@ -6,12 +6,13 @@ A source-specific format comes before ``canonical``, which claims any file the o
 
 from __future__ import annotations
 
-from predictive_performance.ingest import canonical, ipfs, lambda_csv
+from predictive_performance.ingest import canonical, ipfs, lambda_csv, mlperf
 from predictive_performance.ingest.sources import SourceFormat
 
 SOURCE_FORMATS: tuple[SourceFormat, ...] = (
     lambda_csv.FORMAT,
     ipfs.FORMAT,
+    mlperf.FORMAT,
     canonical.FORMAT,
 )
 FORMAT_BY_NAME: dict[str, SourceFormat] = {source_format.name: source_format for source_format in SOURCE_FORMATS}

@@ -139,11 +139,11 @@ def _ingest_source(path: Path, fmt: SourceFormat, warehouse: Warehouse, allow_pa
 
 
 def content_digest(path: Path) -> str:
-    """SHA-256 over the file, or over every file of a directory in name order."""
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    """SHA-256 over the file, or over every file under a directory (sub-folders too) in path order."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for file in files:
-        digest.update(file.name.encode())
+        digest.update((file.relative_to(path).as_posix() if path.is_dir() else file.name).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()
 
@@ -171,9 +171,10 @@ def _store(
     """Validate each file's rows, then store all accepted rows of all files as one load."""
     accepted = []
     for label, frame in tables.results.items():
-        advance(len(frame), detail=f"{len(frame):,} rows read from {Path(label).name}, validating")
-        validated = validate_rows(frame, Path(label).name)
-        accepted.append(_located(validated.accepted, frame, label))
+        file = _file_label(Path(label), Path(report.label))
+        advance(len(frame), detail=f"{len(frame):,} rows read from {file}, validating")
+        validated = validate_rows(frame, file)
+        accepted.append(_located(validated.accepted, frame, file))
         report.rejects.extend(validated.rejects)
         report.rows_rejected += validated.rejected_rows
     rows = pd.concat(accepted, ignore_index=True) if accepted else pd.DataFrame(columns=["source_row"])
@@ -230,9 +231,17 @@ def unknown_names(rows: pd.DataFrame) -> list[str]:
     return warnings
 
 
-def _located(accepted: pd.DataFrame, frame: pd.DataFrame, label: str) -> pd.DataFrame:
+def _file_label(file: Path, load: Path) -> str:
+    """A file as rejects and ``source_file`` name it: its path within the load's directory (many
+    ML.ENERGY files share a name such as ``bs64+tp1+pp1.json``), else its name."""
+    if load.is_dir() and file.is_relative_to(load):
+        return file.relative_to(load).as_posix()
+    return file.name
+
+
+def _located(accepted: pd.DataFrame, frame: pd.DataFrame, file: str) -> pd.DataFrame:
     """Record where each row came from before rows of several files are numbered as one load."""
     location = "row " + accepted["source_row"].astype(str)
     if "source_column" in frame:
         location = location + ", column " + frame.loc[accepted.index, "source_column"].astype(str)
-    return accepted.assign(source_file=Path(label).name, source_location=location)
+    return accepted.assign(source_file=file, source_location=location)

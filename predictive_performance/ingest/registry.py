@@ -6,13 +6,14 @@ A source-specific format comes before ``canonical``, which claims any file the o
 
 from __future__ import annotations
 
-from predictive_performance.ingest import canonical, ipfs, lambda_csv, mlperf
+from predictive_performance.ingest import canonical, ipfs, lambda_csv, ml_energy, mlperf
 from predictive_performance.ingest.sources import SourceFormat
 
 SOURCE_FORMATS: tuple[SourceFormat, ...] = (
     lambda_csv.FORMAT,
     ipfs.FORMAT,
     mlperf.FORMAT,
+    ml_energy.FORMAT,
     canonical.FORMAT,
 )
 FORMAT_BY_NAME: dict[str, SourceFormat] = {source_format.name: source_format for source_format in SOURCE_FORMATS}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from predictive_performance.ingest.canonical import CANONICAL_SUFFIXES, UnreadableFileError
 from predictive_performance.ingest.registry import FORMAT_BY_NAME, SOURCE_FORMATS
-from predictive_performance.ingest.sources import SourceFormat, SourceTables
+from predictive_performance.ingest.sources import SourceFormat, SourceTables, file_label
 from predictive_performance.ingest.validation import Reject, validate_rows
 from predictive_performance.progress import Advance, step
 from predictive_performance.warehouse import CatalogFacts, LoadRecord, Warehouse
@@ -171,7 +171,7 @@ def _store(
     """Validate each file's rows, then store all accepted rows of all files as one load."""
     accepted = []
     for label, frame in tables.results.items():
-        file = _file_label(Path(label), Path(report.label))
+        file = file_label(Path(label), Path(report.label))
         advance(len(frame), detail=f"{len(frame):,} rows read from {file}, validating")
         validated = validate_rows(frame, file)
         accepted.append(_located(validated.accepted, frame, file))
@@ -229,14 +229,6 @@ def unknown_names(rows: pd.DataFrame) -> list[str]:
                 f"stored, but not used for training until dbt/seeds/{seed} has it"
             )
     return warnings
-
-
-def _file_label(file: Path, load: Path) -> str:
-    """A file as rejects and ``source_file`` name it: its path within the load's directory (many
-    ML.ENERGY files share a name such as ``bs64+tp1+pp1.json``), else its name."""
-    if load.is_dir() and file.is_relative_to(load):
-        return file.relative_to(load).as_posix()
-    return file.name
 
 
 def _located(accepted: pd.DataFrame, frame: pd.DataFrame, file: str) -> pd.DataFrame:

@@ -6,7 +6,15 @@ A source-specific format comes before ``canonical``, which claims any file the o
 
 from __future__ import annotations
 
-from predictive_performance.ingest import canonical, ipfs, lambda_csv, ml_energy, mlperf
+from predictive_performance.ingest import (
+    canonical,
+    ipfs,
+    lambda_csv,
+    ml_energy,
+    mlperf,
+    neusight,
+    pytorch_gpu_benchmark,
+)
 from predictive_performance.ingest.sources import SourceFormat
 
 SOURCE_FORMATS: tuple[SourceFormat, ...] = (
@@ -14,6 +22,8 @@ SOURCE_FORMATS: tuple[SourceFormat, ...] = (
     ipfs.FORMAT,
     mlperf.FORMAT,
     ml_energy.FORMAT,
+    neusight.FORMAT,
+    pytorch_gpu_benchmark.FORMAT,
     canonical.FORMAT,
 )
 FORMAT_BY_NAME: dict[str, SourceFormat] = {source_format.name: source_format for source_format in SOURCE_FORMATS}

@@ -35,6 +35,14 @@ class SourceTables:
         return len({(reject.file, reject.row) for reject in self.rejects})
 
 
+def file_label(file: Path, load: Path) -> str:
+    """A file as rejects and ``source_file`` name it: its path within the load's directory (many
+    ML.ENERGY files share a name such as ``bs64+tp1+pp1.json``), else its name."""
+    if load.is_dir() and file.is_relative_to(load):
+        return file.relative_to(load).as_posix()
+    return file.name
+
+
 def single_load(path: Path) -> list[Path]:
     """The default: everything at ``path`` is one load."""
     return [path]

@@ -8,17 +8,28 @@ from predictive_performance.ingest import IngestReport, ingest_path
 from predictive_performance.settings import SAMPLE_DATA_DIR, SHARED_DATA_DIR
 from predictive_performance.warehouse import Warehouse
 
+# Each public source in ../shared/data with the format that reads it (its README says what one row
+# of each means). Named, not detected, so a folder added there without an importer is noticed by
+# test_default_data rather than read as canonical files.
+PUBLIC_SOURCES: dict[str, str] = {
+    "lambda-pytorch-train": "lambda",
+    "neusight": "neusight",
+    "pytorch-gpu-benchmark": "pytorch-gpu-benchmark",
+    "ml-energy": "ml-energy",
+    "mlperf-inference-v4.1": "mlperf",
+}
+
 
 class NoDataError(RuntimeError):
     """Neither the warehouse nor the default locations hold any benchmark results."""
 
 
 def default_sources() -> list[tuple[Path, str]]:
-    """The embedded sample measurements, and the public Lambda set when it sits beside the repo."""
+    """The embedded sample measurements, and every public source that sits beside the repo."""
     sources = [(path, "canonical") for path in sorted(SAMPLE_DATA_DIR.glob("*.parquet"))]
-    lambda_dir = SHARED_DATA_DIR / "lambda-pytorch-train"
-    if lambda_dir.is_dir():
-        sources.append((lambda_dir, "lambda"))
+    for folder, fmt in PUBLIC_SOURCES.items():
+        if (SHARED_DATA_DIR / folder).is_dir():
+            sources.append((SHARED_DATA_DIR / folder, fmt))
     return sources
 
 
@@ -28,7 +39,7 @@ def ingest_default_data(warehouse: Warehouse) -> list[IngestReport]:
     if not sources and not warehouse.row_counts()["benchmark_results"]:
         raise NoDataError(
             f"no benchmark data found: the warehouse {warehouse.path} is empty, there is no sample data "
-            f"in {SAMPLE_DATA_DIR} and no Lambda data in {SHARED_DATA_DIR}. "
+            f"in {SAMPLE_DATA_DIR} and no public data in {SHARED_DATA_DIR}. "
             "Ingest some with `perfpredict ingest PATH` or measure some with `perfpredict benchmark`."
         )
     return [report for path, fmt in sources for report in ingest_path(path, warehouse, fmt=fmt)]

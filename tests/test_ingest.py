@@ -7,9 +7,11 @@ import json
 import pandas as pd
 import pytest
 
+from predictive_performance.default_data import PUBLIC_SOURCES, default_sources
 from predictive_performance.ingest import IngestError, ingest_frame, ingest_path
 from predictive_performance.ingest.lambda_csv import parse_system_name
 from predictive_performance.ingest.validation import SchemaError
+from predictive_performance.settings import SHARED_DATA_DIR
 from tests.conftest import CPU, GOOD_ROWS, LAMBDA_DIR, canonical_csv
 from tests.ipfs_fixture import make_ipfs_database
 
@@ -225,3 +227,59 @@ def test_cli_ingest_exit_status_and_message(warehouse, tmp_path):
     assert missing.exit_code == 2 and "no such file" in missing.output
     summary = json.dumps(warehouse.row_counts())
     assert '"loads": 1' in summary
+
+
+SEMANTIC_HEADER = "model_name,hardware_platform,hardware_name,batch_size,precision,mode,workload,throughput,latency_ms,latency_kind,power_w,power_scope\n"
+
+
+def test_canonical_rows_keep_their_workload_latency_kind_and_power_scope(warehouse, tmp_path):
+    path = tmp_path / "semantics.csv"
+    path.write_text(SEMANTIC_HEADER + "".join(row + "\n" for row in (
+        f"bert-base-uncased,cpu,{CPU},1,fp32,inference,,25.0,40.0,,,",
+        "llama-2-7b,cuda,NVIDIA H100 80GB SXM5,32,bf16,inference,serving,1500,12.5,token,610,accelerators",
+        "resnet-50,cuda,NVIDIA H100 80GB SXM5,,int8,inference,offline,90000,,,2900,system",
+    )))
+    ingest_path(path, warehouse)
+
+    stored = warehouse.query("select workload, latency_kind, power_scope, batch_size from raw.benchmark_results order by source_row")
+    assert stored["workload"].tolist() == ["static_batch", "serving", "offline"]  # empty means a static batch
+    assert stored["latency_kind"].tolist()[:2] == ["batch", "token"] and pd.isna(stored.loc[2, "latency_kind"])
+    assert stored["power_scope"].tolist()[1:] == ["accelerators", "system"]
+    assert pd.isna(stored.loc[2, "batch_size"])  # the offline scenario's system chose the batch
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        (f"bert-base-uncased,cpu,{CPU},1,fp32,inference,,25.0,,,30,", "power_scope", "power_w needs its scope"),
+        (f"bert-base-uncased,cpu,{CPU},1,fp32,inference,streaming,25.0,,,,", "workload", "unknown workload 'streaming'"),
+        (f"bert-base-uncased,cpu,{CPU},1,fp32,inference,,25.0,4.0,per_word,,", "latency_kind", "unknown latency kind 'per_word'"),
+        (f"bert-base-uncased,cpu,{CPU},1,fp32,inference,,25.0,,,30,wall", "power_scope", "unknown power scope 'wall'"),
+        (f"bert-base-uncased,cpu,{CPU},,fp32,inference,serving,25.0,,,,", "batch_size", "missing value"),
+    ],
+)
+def test_a_measure_whose_meaning_is_unknown_is_refused(warehouse, tmp_path, row, column, reason):
+    path = tmp_path / "semantics.csv"
+    path.write_text(SEMANTIC_HEADER + row + "\n")
+    before = warehouse.row_counts()
+
+    with pytest.raises(IngestError) as raised:
+        ingest_path(path, warehouse)
+
+    assert f"semantics.csv row 1, column {column}: {reason}" in str(raised.value)
+    assert warehouse.row_counts() == before
+
+
+def test_every_format_on_the_command_line_has_an_importer():
+    from predictive_performance.ingest import FORMATS
+    from predictive_performance.ingest.registry import FORMAT_BY_NAME
+
+    assert sorted(FORMATS) == sorted({"auto", *FORMAT_BY_NAME})
+
+
+@pytest.mark.skipif(not SHARED_DATA_DIR.is_dir(), reason="../shared/data is not beside the repository")
+def test_every_public_source_beside_the_repository_is_default_data():
+    folders = {path.name for path in SHARED_DATA_DIR.iterdir() if path.is_dir()}
+
+    assert folders == set(PUBLIC_SOURCES)
+    assert {fmt for _, fmt in default_sources()} >= set(PUBLIC_SOURCES.values())

@@ -34,6 +34,20 @@ LAMBDA_ROWS = [
     dict(source_row=5, system_name="SMC H100 80GB SXM5", num_devices=1, throughput=41.0),  # outlier
     dict(source_row=6, system_name="8x H100 80GB SXM5", num_devices=8, throughput=3150.0),
 ]
+# Catalog facts a load states: a device no seed knows, a gap in a seed device's figures (the CPU has no
+# idle power in the seeds) and a figure that contradicts the seed (the seed's wins). The load spells
+# the CPU by an alias, which resolves to the seed's name.
+NEW_DEVICE = "Example NPU 9000"
+CATALOG_FACTS = {
+    "raw.catalog_hardware": [(NEW_DEVICE, "Example", "npu", "npu", "X1", 2030, "example spec sheet")],
+    "raw.catalog_hardware_specs": [
+        (NEW_DEVICE, "memory_gb", 64.0, "example spec sheet"),
+        (NEW_DEVICE, "memory_bandwidth_gbs", 1000.0, "example spec sheet"),
+        (NEW_DEVICE, "peak_fp32_tflops", 50.0, "example spec sheet"),
+        ("amd epyc zen 5 (2 vcpu)", "idle_power_w", 3.0, "example measurement"),
+        ("amd epyc zen 5 (2 vcpu)", "memory_gb", 999.0, "example measurement"),
+    ],
+}
 OUTLIER = (LAMBDA_LOAD, 5)
 NEGATIVE = (RUNNER_LOAD, 6)
 UNKNOWN_DEVICE = (RUNNER_LOAD, 7)
@@ -64,11 +78,12 @@ def _results() -> list[dict]:
                measured_at="2025-01-02 10:00:00")
     rows += [
         dict(cpu, source_row=1, model_name="bert-base-uncased", hardware_platform="cpu", batch_size=1,
-             precision="fp32", sequence_length=128, throughput=25.0, latency_ms=40.0, memory_mb=450.0, power_w=12.0),
+             precision="fp32", sequence_length=128, throughput=10.0, latency_ms=100.0, memory_mb=450.0, power_w=12.0,
+             power_scope="accelerators"),
         dict(cpu, source_row=2, model_name="bert-base-uncased", hardware_platform="onnxruntime", batch_size=8,
-             precision="float32", sequence_length=128, throughput=60.0, latency_ms=133.3, memory_mb=700.0),
+             precision="float32", sequence_length=128, throughput=12.0, latency_ms=666.7, memory_mb=700.0),
         dict(cpu, source_row=3, model_name=" BERT-Base-Uncased ", hardware_platform="OpenVINO", batch_size=4,
-             precision="fp32", mode="Inference", sequence_length=256, latency_ms=120.0),
+             precision="fp32", mode="Inference", sequence_length=256, latency_ms=1200.0),
         dict(cpu, source_row=4, model_name="resnet-50", hardware_platform="openvino", batch_size=4,
              precision="int8", image_size=224, throughput=80.0),
         dict(cpu, source_row=5, model_name="ssd300", hardware_platform="cpu", batch_size=2,
@@ -78,7 +93,7 @@ def _results() -> list[dict]:
         dict(cpu, source_row=7, model_name="bert-base-uncased", hardware_platform="cpu",
              hardware_name="Mystery TPU v9", batch_size=1, precision="fp32", throughput=500.0),
         dict(cpu, source_row=8, model_name="bert-base-uncased", hardware_platform="cpu", batch_size=16,
-             precision="bf16", sequence_length=128, throughput=70.0, num_devices=None),
+             precision="bf16", sequence_length=128, throughput=20.0, num_devices=None),
         dict(cpu, source_row=9, model_name="bert-base-uncased", hardware_platform="cpu", batch_size=0,
              precision="fp32", throughput=10.0),
         dict(cpu, source_row=10, model_name="bert-base-uncased", hardware_platform="cpu", batch_size=1,
@@ -113,6 +128,10 @@ def load_fixture(path: Path, with_rows: bool = True) -> None:
             "(?, '8x H100 80GB SXM5', 'H100 80GB SXM5', 8, 5600, 300000, 'lambda-pytorch-train')",
             [LAMBDA_LOAD, LAMBDA_LOAD],
         )
+        for table, rows in CATALOG_FACTS.items():
+            for row in rows:
+                placeholders = ", ".join("?" for _ in range(len(row) + 1))
+                connection.execute(f"insert into {table} values ({placeholders})", [RUNNER_LOAD, *row])
         connection.execute(
             "insert into raw.failed_benchmarks (load_id, model_name, hardware_platform, hardware_name, batch_size,"
             " precision, mode, error, source) values (?, 'bert-base-uncased', 'cpu', ?, 64, 'fp32', 'inference',"
@@ -222,7 +241,7 @@ def test_categories_are_canonical_and_latency_is_imputed(built: duckdb.DuckDBPyC
         " where load_id = ? and source_row = ?",
         list(LATENCY_ONLY),
     ).fetchone()
-    assert row[0] == pytest.approx(4 / 0.120) and row[1] and row[2] == "openvino" and row[3] == "inference"
+    assert row[0] == pytest.approx(4 / 1.2) and row[1] and row[2] == "openvino" and row[3] == "inference"
     latency = built.execute(
         "select latency_ms from marts.fct_benchmark_results where load_id = ? and source_row = 4", [LAMBDA_LOAD]
     ).fetchone()[0]
@@ -241,6 +260,21 @@ def test_required_features_are_never_null(built: duckdb.DuckDBPyConnection) -> N
         + " from marts.training_features"
     ).fetchone()
     assert dict(zip(required, nulls)) == dict.fromkeys(required, 0)
+
+
+def test_catalog_facts_of_loads_fill_gaps_and_the_seeds_win(built: duckdb.DuckDBPyConnection) -> None:
+    device = built.execute(
+        "select vendor, hardware_platform, memory_gb, peak_fp32_tflops, tdp_w, source, catalog_load_id"
+        " from marts.dim_hardware where hardware_name = ?", [NEW_DEVICE]
+    ).fetchone()
+    assert device == ("Example", "npu", 64.0, 50.0, None, "example spec sheet", RUNNER_LOAD)
+    cpu = built.execute("select memory_gb, idle_power_w, catalog_load_id from marts.dim_hardware where hardware_name = ?",
+                        [CPU]).fetchone()
+    assert cpu[0] != 999.0 and cpu[1:] == (3.0, None)  # the seed's memory, the load's idle power
+    sources = dict(built.execute(
+        "select spec, source from staging.stg_catalog__hardware_specs where hardware_name = ?", [CPU]
+    ).fetchall())
+    assert sources["idle_power_w"] == "example measurement" and sources["memory_gb"] != "example measurement"
 
 
 def test_coverage_gaps_count_measurements_and_failures(built: duckdb.DuckDBPyConnection) -> None:

@@ -27,7 +27,7 @@ from predictive_performance.vocabulary import PRECISION_ALIASES
 from tests.conftest import write_lambda_fixture
 
 SEEDS = DBT_PROJECT_DIR / "seeds"
-MACROS = (DBT_PROJECT_DIR / "macros" / "normalize.sql").read_text()
+MACROS = (DBT_PROJECT_DIR / "macros" / "normalize.sql").read_text() + (DBT_PROJECT_DIR / "macros" / "catalog.sql").read_text()
 TRICKY = [
     "  NVIDIA   A100 80GB SXM4 ",
     "nvidia\ta100\n80gb sxm4",

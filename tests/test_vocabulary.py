@@ -3,15 +3,39 @@ Python); these tests prove the literals agree with ``predictive_performance.voca
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 
 import pytest
 import yaml
 
 from predictive_performance.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
-from predictive_performance.vocabulary import MODES, PLATFORMS, PRECISION_ALIASES, PRECISIONS, metric_columns, metrics
+from predictive_performance.vocabulary import (
+    DEFAULT_LATENCY_KIND,
+    DEFAULT_WORKLOAD,
+    LATENCY_KINDS,
+    MODES,
+    PARALLELISMS,
+    PLATFORMS,
+    POWER_SCOPES,
+    PRECISION_ALIASES,
+    PRECISIONS,
+    SYSTEM_BATCHED_WORKLOADS,
+    WORKLOADS,
+    metric_columns,
+    metrics,
+)
 
-CATEGORIES = {"hardware_platform": PLATFORMS, "precision": PRECISIONS, "mode": MODES}
+CATEGORIES = {
+    "hardware_platform": PLATFORMS,
+    "precision": PRECISIONS,
+    "mode": MODES,
+    "workload": WORKLOADS,
+    "latency_kind": LATENCY_KINDS,
+    "power_scope": POWER_SCOPES,
+    "parallelism": PARALLELISMS,
+}
 
 
 def dbt_vars() -> dict:
@@ -42,6 +66,12 @@ def test_dbt_vars_hold_the_vocabulary_categories():
     assert set(variables["platforms"]) == PLATFORMS
     assert set(variables["precisions"]) == PRECISIONS
     assert set(variables["modes"]) == MODES
+    assert set(variables["workloads"]) == WORKLOADS
+    assert set(variables["system_batched_workloads"]) == SYSTEM_BATCHED_WORKLOADS
+    assert set(variables["latency_kinds"]) == LATENCY_KINDS
+    assert set(variables["power_scopes"]) == POWER_SCOPES
+    assert set(variables["parallelisms"]) == PARALLELISMS
+    assert (variables["default_workload"], variables["default_latency_kind"]) == (DEFAULT_WORKLOAD, DEFAULT_LATENCY_KIND)
     assert tuple(variables["metric_columns"]) == metric_columns()  # the measures every row is validated on
     assert variables["precision_aliases"] == PRECISION_ALIASES
 
@@ -61,6 +91,16 @@ def test_gx_value_sets_are_the_vocabulary_categories(name: str):
         e["kwargs"]["column"]: set(e["kwargs"]["value_set"]) for e in suite(name) if e["type"] == "expect_column_values_to_be_in_set"
     }
     assert value_sets == CATEGORIES
+
+
+@pytest.mark.parametrize("name", ["raw_benchmarks", "training_features"])
+def test_gx_suites_let_only_system_batched_workloads_leave_batch_size_empty(name: str):
+    [condition] = [
+        e["kwargs"]["row_condition"] for e in suite(name)
+        if e["type"] == "expect_column_values_to_not_be_null" and e["kwargs"]["column"] == "batch_size"
+    ]
+    match = re.fullmatch(r"workload not in (\[.*\])", condition)
+    assert match and set(ast.literal_eval(match.group(1))) == SYSTEM_BATCHED_WORKLOADS
 
 
 @pytest.mark.parametrize("name", ["raw_benchmarks", "training_features"])

@@ -1,10 +1,13 @@
--- Robust outlier flag on log throughput per device. A row is compared with the other rows of the
--- same configuration (var outlier_group_by: model, device, platform, precision, mode, batch size
--- and input size; num_devices is divided out), so a batch-size sweep is not mistaken for noise.
+-- Robust outlier flag on the row's own measure per device: ln(throughput / num_devices), or for a
+-- row without throughput (a per-token or per-query latency) -ln(latency_ms). A row is compared
+-- only with rows of the same configuration and semantics (var outlier_group_by: model, device,
+-- platform, precision, mode, batch and input size, workload, task, latency kind, parallelism,
+-- compiled; num_devices is divided out) measured in the same quantity, so neither a batch-size
+-- sweep nor a different kind of latency is mistaken for noise.
 --   modified z = 0.6745 * (x - median) / MAD,  outlier when |z| > 3.5 in a group of >= 4 rows.
 -- The MAD is floored at var outlier_min_mad (log units, ~5 %): when a handful of repeats agree to
 -- within a percent, a few percent of difference is normal run-to-run drift, not an outlier.
-{%- set group_by = var('outlier_group_by') | join(', ') %}
+{%- set group_by = (var('outlier_group_by') + ['outlier_measure']) | join(', ') %}
 
 with
 
@@ -14,11 +17,13 @@ imputed as (
 
 ),
 
-logged as (
+measured as (
 
     select
         *,
-        ln(throughput / num_devices) as log_throughput_per_device
+        -- latencies are not divided by the devices, so rows on different device counts never meet
+        case when throughput is not null then 'throughput' else 'latency_ms on ' || num_devices end as outlier_measure,
+        coalesce(ln(throughput / num_devices), -ln(latency_ms)) as outlier_value
     from imputed
 
 ),
@@ -27,9 +32,9 @@ centred as (
 
     select
         *,
-        median(log_throughput_per_device) over (partition by {{ group_by }}) as group_median,
+        median(outlier_value) over (partition by {{ group_by }}) as group_median,
         count(*) over (partition by {{ group_by }}) as outlier_group_rows
-    from logged
+    from measured
 
 ),
 
@@ -37,7 +42,7 @@ spread as (
 
     select
         *,
-        median(abs(log_throughput_per_device - group_median)) over (partition by {{ group_by }}) as group_mad
+        median(abs(outlier_value - group_median)) over (partition by {{ group_by }}) as group_mad
     from centred
 
 ),
@@ -46,7 +51,7 @@ scored as (
 
     select
         *,
-        0.6745 * (log_throughput_per_device - group_median)
+        0.6745 * (outlier_value - group_median)
             / greatest(group_mad, {{ var('outlier_min_mad') }}) as outlier_score
     from spread
 
@@ -56,7 +61,6 @@ final as (
 
     select
         * exclude (group_median, group_mad),
-        outlier_score,
         coalesce(
             outlier_group_rows >= {{ var('outlier_min_group_rows') }}
             and abs(outlier_score) > {{ var('outlier_z_threshold') }},

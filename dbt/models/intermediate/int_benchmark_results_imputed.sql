@@ -1,6 +1,9 @@
--- Valid rows with both throughput and latency. batch_size is per device and throughput is the
--- whole system's, so one step moves batch_size * num_devices items:
+-- Valid rows with the missing one of throughput and latency derived from the other, where the two
+-- are the same measurement seen twice: a static batch timed per batch. batch_size is per device and
+-- throughput is the whole system's, so one step moves batch_size * num_devices items:
 --   latency_ms = batch_size * num_devices / throughput * 1000, and the reverse.
+-- Every other row keeps only what it measured: a per-token or per-query latency never becomes a
+-- throughput, and a serving or MLPerf Offline throughput never gets a latency.
 -- Units need no conversion: the canonical columns are already items/s, ms, MB and W.
 with
 
@@ -11,21 +14,36 @@ validated as (
 
 ),
 
+convertible as (
+
+    select
+        *,
+        workload = '{{ var("default_workload") }}'
+            and coalesce(latency_kind, '{{ var("default_latency_kind") }}') = '{{ var("default_latency_kind") }}'
+            and batch_size is not null as is_convertible
+    from validated
+
+),
+
 final as (
 
     select
-        * exclude (throughput, latency_ms, invalid_reason, is_valid),
-        coalesce(
-            throughput,
-            batch_size * num_devices / (latency_ms / 1000.0)
-        ) as throughput,
-        coalesce(
-            latency_ms,
-            batch_size * num_devices / throughput * 1000.0
-        ) as latency_ms,
-        throughput is null as throughput_imputed,
-        latency_ms is null as latency_imputed
-    from validated
+        * exclude (throughput, latency_ms, latency_kind, invalid_reason, is_valid, is_convertible),
+        case
+            when throughput is null and is_convertible then batch_size * num_devices / (latency_ms / 1000.0)
+            else throughput
+        end as throughput,
+        case
+            when latency_ms is null and is_convertible then batch_size * num_devices / throughput * 1000.0
+            else latency_ms
+        end as latency_ms,
+        case
+            when latency_ms is null and is_convertible then '{{ var("default_latency_kind") }}'
+            else latency_kind
+        end as latency_kind,
+        throughput is null and is_convertible as throughput_imputed,
+        latency_ms is null and is_convertible as latency_imputed
+    from convertible
 
 )
 

@@ -1,10 +1,11 @@
 -- Every raw row with catalog names and canonical categories. Rows whose device or model is not
 -- in the catalog keep their raw name and are marked, so validation can say why they are dropped.
+-- The defaults every source shares: one device, a static batch, and a latency per batch.
 with
 
 results as (
 
-    select * from {{ ref('stg_raw__benchmark_results') }}
+    select * from {{ ref('int_benchmark_results_unioned') }}
 
 ),
 
@@ -62,6 +63,10 @@ final as (
         resolved.batch_size,
         {{ canonical_precision('resolved.precision') }} as precision,
         {{ canonical_mode('resolved.mode') }} as mode,
+        coalesce(resolved.workload, '{{ var("default_workload") }}') as workload,
+        resolved.task,
+        resolved.parallelism,
+        resolved.compiled,
         resolved.sequence_length,
         resolved.image_size,
         resolved.framework,
@@ -73,10 +78,18 @@ final as (
         -- measures
         resolved.throughput,
         resolved.latency_ms,
+        coalesce(
+            resolved.latency_kind,
+            case when resolved.latency_ms is not null then '{{ var("default_latency_kind") }}' end
+        ) as latency_kind,
         resolved.memory_mb,
         resolved.power_w,
+        resolved.power_scope,
+        resolved.power_derived,
+        resolved.energy_per_item_j,
         resolved.latency_p50_ms,
         resolved.latency_p90_ms,
+        resolved.latency_p99_ms,
         resolved.throughput_cv,
         resolved.repeats,
 

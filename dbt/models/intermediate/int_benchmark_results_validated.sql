@@ -17,7 +17,9 @@ checked as (
             case when not is_known_model then 'unknown model' end,
             case when not is_known_hardware then 'unknown hardware' end,
             case
-                when batch_size is null then 'missing batch_size'
+                -- only a system that chose its own batch (MLPerf Offline / Server) may leave it empty
+                when batch_size is null and workload not in {{ sql_list(var('system_batched_workloads')) }}
+                    then 'missing batch_size'
                 when batch_size <= 0 then 'non-positive batch_size'
             end,
             case when num_devices <= 0 then 'non-positive num_devices' end,
@@ -37,7 +39,13 @@ checked as (
             case
                 when hardware_platform is null or hardware_platform not in {{ sql_list(var('platforms')) }}
                     then 'invalid platform'
-            end
+            end,
+            case when workload not in {{ sql_list(var('workloads')) }} then 'invalid workload' end,
+            case when latency_kind not in {{ sql_list(var('latency_kinds')) }} then 'invalid latency_kind' end,
+            case when power_scope not in {{ sql_list(var('power_scopes')) }} then 'invalid power_scope' end,
+            case when parallelism not in {{ sql_list(var('parallelisms')) }} then 'invalid parallelism' end,
+            -- accelerator and wall power are never mixed, so a power without its scope cannot be used
+            case when power_w is not null and power_scope is null then 'power_w without power_scope' end
         ) as reasons
     from normalized
 

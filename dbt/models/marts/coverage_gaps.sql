@@ -1,8 +1,7 @@
 -- The test grid: model x device x precision x batch size x mode (vars coverage_*), with how often
--- each single-device cell was measured and how often it failed. By default every catalog
--- model x device pair is kept (176k rows for today's catalogs, and a fresh warehouse shows every
--- cell as a gap); var coverage_measured_pairs_only keeps only pairs where the model or the device
--- has a measurement, for when the catalogs grow past ~1M cells.
+-- each single-device static-batch cell was measured and how often it failed. With var
+-- coverage_measured_pairs_only (the default since the catalogs neared 1M cells) only the pairs
+-- where the model or the device has a measurement are kept; without it every catalog pair is.
 with
 
 results as (
@@ -92,10 +91,11 @@ measured as (
         batch_size,
         mode,
         count(*) as measured_rows,
-        count(*) filter (where not is_outlier) as training_rows,
+        count(*) filter (where is_training_row) as training_rows,
         max(coalesce(measured_at, loaded_at)) as last_measured_at
     from results
-    where num_devices = 1
+    -- a cell is a static batch on one device; serving caps and system-chosen batches are other things
+    where num_devices = 1 and workload = '{{ var("default_workload") }}'
     group by model_name, hardware_name, precision, batch_size, mode
 
 ),

@@ -8,7 +8,7 @@ hardware as (
 
 results as (
 
-    select * from {{ ref('int_benchmark_results_flagged') }}
+    select * from {{ ref('int_benchmark_results_plausibility') }}
 
 ),
 
@@ -17,7 +17,7 @@ measurements as (
     select
         hardware_name,
         count(*) as measured_rows,
-        count(*) filter (where not is_outlier) as training_rows,
+        count(*) filter (where is_training_row) as training_rows,
         count(distinct model_name) as measured_models,
         max(measured_at) as last_measured_at
     from results
@@ -38,6 +38,7 @@ final as (
         hardware.architecture,
         hardware.release_year,
         hardware.source,
+        hardware.catalog_load_id,
 
         -- specs
         {%- for spec in var('hardware_spec_names') %}

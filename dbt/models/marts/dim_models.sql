@@ -8,7 +8,7 @@ models as (
 
 results as (
 
-    select * from {{ ref('int_benchmark_results_flagged') }}
+    select * from {{ ref('int_benchmark_results_plausibility') }}
 
 ),
 
@@ -17,7 +17,7 @@ measurements as (
     select
         model_name,
         count(*) as measured_rows,
-        count(*) filter (where not is_outlier) as training_rows,
+        count(*) filter (where is_training_row) as training_rows,
         count(distinct hardware_name) as measured_hardware,
         max(measured_at) as last_measured_at
     from results
@@ -37,14 +37,12 @@ final as (
         models.modality,
         models.source,
 
+        models.catalog_load_id,
+
         -- specs
-        models.parameters_million,
-        models.num_layers,
-        models.hidden_size,
-        models.num_heads,
-        models.gflops_per_item,
-        models.reference_sequence_length,
-        models.reference_image_size,
+        {%- for spec in var('model_spec_names') %}
+        models.{{ spec }},
+        {%- endfor %}
 
         -- measurements
         coalesce(measurements.measured_rows, 0) as measured_rows,

@@ -1,9 +1,10 @@
--- One row per valid raw row, after imputation, with the outlier flag (outliers are kept here).
+-- One row per valid raw row, after imputation, with the outlier flag, the roofline and the
+-- plausibility gate (outliers and implausible rows are kept here, training_features drops them).
 with
 
 results as (
 
-    select * from {{ ref('int_benchmark_results_flagged') }}
+    select * from {{ ref('int_benchmark_results_plausibility') }}
 
 ),
 
@@ -47,6 +48,10 @@ final as (
         results.batch_size,
         results.precision,
         results.mode,
+        results.workload,
+        results.task,
+        results.parallelism,
+        results.compiled,
         results.sequence_length,
         results.image_size,
         results.framework,
@@ -55,15 +60,33 @@ final as (
         -- measures
         results.throughput,
         results.latency_ms,
+        results.latency_kind,
         results.memory_mb,
         results.power_w,
+        results.power_scope,
+        results.power_derived,
+        results.energy_per_item_j,
         results.throughput / results.num_devices as throughput_per_device,
         results.latency_p50_ms,
         results.latency_p90_ms,
+        results.latency_p99_ms,
         results.throughput_cv,
         results.repeats,
         systems.rated_power_w as system_rated_power_w,
         systems.list_price_usd as system_list_price_usd,
+
+        -- roofline (features and the plausibility bounds)
+        results.input_scale,
+        results.precision_bytes,
+        results.flops_per_item,
+        results.bytes_per_item,
+        results.peak_tflops_at_precision,
+        results.compute_roof_throughput,
+        results.memory_roof_throughput,
+        results.gate_peak_tflops,
+        results.throughput_upper_bound,
+        results.memory_upper_bound_mb,
+        results.latency_lower_bound_ms,
 
         -- flags
         results.throughput_imputed,
@@ -71,6 +94,10 @@ final as (
         results.outlier_group_rows,
         results.outlier_score,
         results.is_outlier,
+        results.is_implausible,
+        results.implausible_reason,
+        results.has_roofline,
+        results.is_training_row,
 
         -- timestamps
         results.measured_at,

@@ -1,18 +1,26 @@
+-- One row per device: the hardware_devices seed plus the devices loads describe (raw.catalog_hardware;
+-- a seed device keeps its seed row), with one column per spec of stg_catalog__hardware_specs.
 with
 
-devices as (
+seed_spellings as (
 
-    select * from {{ ref('hardware_devices') }}
+    {{ catalog_spellings(ref('hardware_devices'), ref('hardware_aliases'), 'hardware_name') }}
 
 ),
 
-specs as (
+devices as (
 
-    select
-        trim(hardware_name) as hardware_name,
-        lower(trim(spec)) as spec,
-        cast(value as double) as value
-    from {{ ref('hardware_specs') }}
+    {{ merged_catalog(
+        ref('hardware_devices'), source('raw', 'catalog_hardware'), 'seed_spellings', 'hardware_name',
+        {
+            'vendor': 'trim(vendor)',
+            'hardware_platform': 'lower(trim(hardware_platform))',
+            'device_class': 'lower(trim(device_class))',
+            'architecture': 'trim(architecture)',
+            'release_year': 'cast(release_year as integer)',
+            'source': 'source',
+        },
+    ) }}
 
 ),
 
@@ -21,7 +29,7 @@ specs_pivoted as (
     select
         hardware_name,
         {{ pivot_specs(var('hardware_spec_names')) }}
-    from specs
+    from {{ ref('stg_catalog__hardware_specs') }}
     group by hardware_name
 
 ),
@@ -30,28 +38,23 @@ final as (
 
     select
         -- ids
-        trim(devices.hardware_name) as hardware_name,
+        devices.hardware_name,
 
         -- dimensions
-        trim(devices.vendor) as vendor,
-        lower(trim(devices.hardware_platform)) as hardware_platform,
-        lower(trim(devices.device_class)) as device_class,
-        trim(devices.architecture) as architecture,
-        cast(devices.release_year as integer) as release_year,
+        devices.vendor,
+        devices.hardware_platform,
+        devices.device_class,
+        devices.architecture,
+        devices.release_year,
         devices.source,
+        devices.load_id as catalog_load_id,
 
         -- specs
-        {%- for spec in var('hardware_spec_names') %}
-        {%- if spec == 'compute_units' %}
-        cast(specs_pivoted.{{ spec }} as integer) as {{ spec }}{{ "," if not loop.last }}
-        {%- else %}
-        specs_pivoted.{{ spec }}{{ "," if not loop.last }}
-        {%- endif %}
-        {%- endfor %}
+        {{ spec_columns('specs_pivoted', var('hardware_spec_names')) }}
 
     from devices
     left join specs_pivoted
-        on trim(devices.hardware_name) = specs_pivoted.hardware_name
+        on devices.hardware_name = specs_pivoted.hardware_name
 
 )
 

@@ -1,18 +1,24 @@
+-- One row per model: the model_architectures seed plus the models loads describe (raw.catalog_models;
+-- a seed model keeps its seed row), with one column per spec of stg_catalog__model_specs.
 with
 
-architectures as (
+seed_spellings as (
 
-    select * from {{ ref('model_architectures') }}
+    {{ catalog_spellings(ref('model_architectures'), ref('model_aliases'), 'model_name') }}
 
 ),
 
-specs as (
+architectures as (
 
-    select
-        trim(model_name) as model_name,
-        lower(trim(spec)) as spec,
-        cast(value as double) as value
-    from {{ ref('model_specs') }}
+    {{ merged_catalog(
+        ref('model_architectures'), source('raw', 'catalog_models'), 'seed_spellings', 'model_name',
+        {
+            'model_family': 'lower(trim(model_family))',
+            'model_type': 'lower(trim(model_type))',
+            'modality': 'lower(trim(modality))',
+            'source': 'source',
+        },
+    ) }}
 
 ),
 
@@ -21,7 +27,7 @@ specs_pivoted as (
     select
         model_name,
         {{ pivot_specs(var('model_spec_names')) }}
-    from specs
+    from {{ ref('stg_catalog__model_specs') }}
     group by model_name
 
 ),
@@ -30,26 +36,21 @@ final as (
 
     select
         -- ids
-        trim(architectures.model_name) as model_name,
+        architectures.model_name,
 
         -- dimensions
-        lower(trim(architectures.model_family)) as model_family,
-        lower(trim(architectures.model_type)) as model_type,
-        lower(trim(architectures.modality)) as modality,
+        architectures.model_family,
+        architectures.model_type,
+        architectures.modality,
         architectures.source,
+        architectures.load_id as catalog_load_id,
 
         -- specs
-        specs_pivoted.parameters_million,
-        cast(specs_pivoted.num_layers as integer) as num_layers,
-        cast(specs_pivoted.hidden_size as integer) as hidden_size,
-        cast(specs_pivoted.num_heads as integer) as num_heads,
-        specs_pivoted.gflops_per_item,
-        cast(specs_pivoted.reference_sequence_length as integer) as reference_sequence_length,
-        cast(specs_pivoted.reference_image_size as integer) as reference_image_size
+        {{ spec_columns('specs_pivoted', var('model_spec_names')) }}
 
     from architectures
     left join specs_pivoted
-        on trim(architectures.model_name) = specs_pivoted.model_name
+        on architectures.model_name = specs_pivoted.model_name
 
 )
 

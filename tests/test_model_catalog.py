@@ -56,6 +56,20 @@ SOURCE_NAMES = {
         "Wan-AI/Wan2.1-T2V-14B-Diffusers": "wan2.1-t2v-14b",
         "mistralai/Mixtral-8x7B-Instruct-v0.1": "mixtral-8x7b-instruct-v0.1",
         "BAIR/koala-13b": "koala-13b",
+        "zai-org/CogVideoX1.5-5B": "cogvideox1.5-5b",
+        # v2 diffusion (UNet) models
+        "stabilityai/stable-diffusion-xl-base-1.0": "stable-diffusion-xl-base-1.0",
+        "stabilityai/sdxl-turbo": "sdxl-turbo",
+        "stabilityai/stable-diffusion-2-1": "stable-diffusion-2-1",
+        "segmind/SSD-1B": "ssd-1b",
+        "prompthero/openjourney-v4": "openjourney-v4",
+        "kandinsky-community/kandinsky-2-2-decoder": "kandinsky-2-2-decoder",
+        "kandinsky-community/kandinsky-3": "kandinsky-3",
+        "stabilityai/stable-video-diffusion-img2vid": "stable-video-diffusion-img2vid",
+        "stabilityai/stable-video-diffusion-img2vid-xt": "stable-video-diffusion-img2vid-xt",
+        "ali-vilab/i2vgen-xl": "i2vgen-xl",
+        "ali-vilab/text-to-video-ms-1.7b": "text-to-video-ms-1.7b",
+        "guoyww/animatediff-motion-adapter-v1-5-3": "animatediff-motion-adapter-v1-5-3",
     },
     "mlperf-inference-v4.1": {
         "llama2-70b-99": "llama-2-70b-chat",
@@ -66,6 +80,13 @@ SOURCE_NAMES = {
         "bert-99.9": "bert-large-uncased",
         "resnet": "resnet-50",
         "mixtral-8x7b": "mixtral-8x7b-instruct-v0.1",
+        "retinanet": "retinanet-resnext50-32x4d-fpn",
+        "3d-unet-99": "3d-unet-kits19",
+        "3d-unet-99.9": "3d-unet-kits19",
+        "dlrm-v2-99": "dlrm-v2",
+        "dlrm-v2-99.9": "dlrm-v2",
+        # MLPerf's SDXL is 20 steps per image, ML.ENERGY's 25: two items, two entries
+        "stable-diffusion-xl": "stable-diffusion-xl-base-1.0-mlperf-20-steps",
     },
 }
 
@@ -160,3 +181,11 @@ def test_a_differently_shaped_config_is_not_an_alias_of_a_checkpoint(wide: pd.Da
     # NeuSight's opt.json is a 1-layer model named after opt-1.3b: "opt" keeps meaning opt-125m
     assert NameResolver().model("opt") == "opt-125m"
     assert wide.loc["opt-1layer-neusight", "num_layers"] == 1
+
+
+def test_diffusion_items_are_whole_generations(wide: pd.DataFrame) -> None:
+    # the sources count whole images / videos per second, so one item is every denoising step
+    flops = wide["gflops_per_item"]
+    sdxl_steps = flops["stable-diffusion-xl-base-1.0"] / flops["stable-diffusion-xl-base-1.0-mlperf-20-steps"]
+    assert sdxl_steps == pytest.approx(25 / 20, rel=1e-4)  # ML.ENERGY's 25 steps against MLPerf's 20
+    assert flops["flux.1-dev"] == pytest.approx(50 * 2 * 12000 * 4096 / 1000)  # 50 x 2 x params (M) x tokens, GFLOPs

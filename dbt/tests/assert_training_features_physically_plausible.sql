@@ -1,5 +1,7 @@
 -- No training row may claim more than its device can do (int_benchmark_results_plausibility):
 -- implausible rows stay in fct_benchmark_results and never reach training_features.
+-- Dagster shows it as a check of training_features, the table it protects.
+{{ config(meta={'dagster': {'ref': {'name': 'training_features'}}}) }}
 with
 
 flagged as (

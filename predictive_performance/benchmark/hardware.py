@@ -65,6 +65,8 @@ class PlatformInfo:
     device_name: str | None = None
     hardware_name: str | None = None  # catalog name when known, else the raw device name
     catalog_entry: str | None = None  # None: the device is not recognised (unknown)
+    vendor: str | None = None  # "AMD", "Intel", "NVIDIA", "Apple"; what a catalog entry for it would say
+    architecture: str | None = None  # "Zen 5", "Hopper", "gfx90a", ... ; None when detection cannot tell
     cores: int | None = None  # vCPUs for CPU runtimes, SMs / compute units for GPUs
     memory_gb: float | None = None
     runtime: str | None = None  # e.g. "torch 2.13.0"
@@ -93,6 +95,10 @@ class HardwareInfo:
     @property
     def unknown_devices(self) -> list[str]:
         return sorted({p.device_name for p in self.platforms if p.available and not p.known and p.device_name})
+
+    def missing_from_catalog(self, info: PlatformInfo) -> bool:
+        """True for a device no rule names, or one a rule names that the catalog seed lacks."""
+        return not info.known or self.in_catalog.get(info.catalog_entry) is False
 
     def platform(self, name: str) -> PlatformInfo:
         for info in self.platforms:
@@ -341,11 +347,17 @@ def runtime_version(package: str) -> str | None:
     return f"{package} {version.split('+')[0]}" if version else None
 
 
+# CPUID vendor ids -> the vendor names the catalog uses.
+_CPU_VENDORS = {"AuthenticAMD": "AMD", "GenuineIntel": "Intel"}
+
+
 def _cpu_platforms(cpu: CpuInfo) -> list[PlatformInfo]:
     common = dict(
         device_name=cpu.model_name,
         hardware_name=cpu.hardware_name,
         catalog_entry=cpu.catalog_name,
+        vendor=_CPU_VENDORS.get(cpu.vendor, cpu.vendor),
+        architecture=cpu.microarchitecture,
         cores=cpu.vcpus,
         memory_gb=cpu.memory_gb,
     )
@@ -428,6 +440,29 @@ _GPU_CATALOG_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+# CUDA compute capability -> NVIDIA architecture (NVIDIA's CUDA programming guide table).
+_CUDA_ARCHITECTURES: dict[tuple[int, int], str] = {
+    (7, 0): "Volta",
+    (7, 2): "Volta",
+    (7, 5): "Turing",
+    (8, 0): "Ampere",
+    (8, 6): "Ampere",
+    (8, 7): "Ampere",
+    (8, 9): "Ada Lovelace",
+    (9, 0): "Hopper",
+    (10, 0): "Blackwell",
+    (12, 0): "Blackwell",
+}
+
+
+def gpu_architecture(properties, is_rocm: bool) -> str | None:
+    """NVIDIA's architecture name from the compute capability; on ROCm the gfx target as the driver names it."""
+    if is_rocm:
+        target = getattr(properties, "gcnArchName", None)
+        return target.split(":")[0] if target else None
+    return _CUDA_ARCHITECTURES.get((properties.major, properties.minor))
+
+
 def gpu_catalog_name(device_name: str) -> str | None:
     for pattern, name in _GPU_CATALOG_PATTERNS:
         if re.match(pattern, device_name.strip()):
@@ -460,6 +495,8 @@ def _accelerator_platforms() -> list[PlatformInfo]:
                     device_name=name,
                     hardware_name=catalog or name,
                     catalog_entry=catalog,
+                    vendor="AMD" if is_rocm else "NVIDIA",
+                    architecture=gpu_architecture(properties, is_rocm),
                     cores=properties.multi_processor_count,
                     memory_gb=properties.total_memory / 2**30,
                     runtime=torch_version,
@@ -482,6 +519,7 @@ def _accelerator_platforms() -> list[PlatformInfo]:
                 device_name=_platform.processor() or "Apple GPU",
                 hardware_name=_platform.processor() or "Apple GPU",
                 catalog_entry=None,
+                vendor="Apple",
                 runtime=torch_version,
                 precisions=("fp32", "fp16"),
             )

@@ -98,12 +98,30 @@ def benchmark(
     budget: Annotated[int | None, typer.Option(help="How many configurations to measure.")] = None,
     configs: Annotated[Path | None, typer.Option(help="CSV, Parquet or JSON of configurations to run instead of the plan.")] = None,
     repeats: Annotated[int, typer.Option(help="Timed repeats per configuration (their spread is reported).")] = 3,
+    describe_device: Annotated[
+        bool,
+        typer.Option(
+            "--describe-device",
+            help="Only describe the devices here that the hardware catalog lacks (detection and micro-benchmarks); measure no configurations.",
+        ),
+    ] = False,
 ) -> None:
-    """Measure configurations on this machine (the active-learning queue first) and ingest them."""
-    from predictive_performance.benchmark import run_benchmark_command  # heavy runtimes load only here
+    """Measure configurations on this machine (the active-learning queue first) and ingest them.
+
+    A device the hardware catalog lacks is described first (detection and micro-benchmarks, stored
+    as a catalog load), so that its rows train and predictions for it work.
+    """
+    from predictive_performance.benchmark import detect_hardware, run_benchmark_command  # heavy runtimes load only here
+    from predictive_performance.benchmark.microbench import describe_missing_devices
 
     try:
-        report = run_benchmark_command(budget, configs, Warehouse.from_env(), repeats=repeats)
+        warehouse = Warehouse.from_env()
+        hardware = detect_hardware()
+        for line in describe_missing_devices(warehouse, hardware):
+            console.print(line, markup=False)
+        if describe_device:
+            return
+        report = run_benchmark_command(budget, configs, warehouse, repeats=repeats, hardware=hardware)
     except (WarehouseError, FileNotFoundError, ValueError) as error:
         errors.print(f"error: {error}", markup=False)
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from error

@@ -106,6 +106,17 @@ def ingest_frame(
         return _store(report, SourceTables(source, {label: frame}), warehouse, allow_partial, advance, failures=failures)
 
 
+def ingest_catalog(catalog: CatalogFacts, warehouse: Warehouse, source: str, label: str) -> IngestReport:
+    """Store devices and models a source describes, without measured rows, as one load.
+
+    How a device the catalog lacks gets its specs (``benchmark.microbench``): dbt merges the load's
+    figures into the catalog where the seeds have none.
+    """
+    report = IngestReport(label, "catalog", source)
+    with step("ingest", label) as advance:
+        return _store(report, SourceTables(source, {}, catalog=catalog), warehouse, False, advance)
+
+
 def _sources(path: Path, fmt: str) -> list[tuple[Path, SourceFormat]]:
     """The loads under ``path``, each with the format that reads it."""
     if fmt != "auto":

@@ -1,7 +1,9 @@
 """``perfpredict demo``: what the trained models say about one model, as tables and PNG charts.
 
-Four views, each a ``rich`` table and a chart: one configuration (every metric), the model across
-devices, the model over batch sizes on one device, and the hardware recommendation. Every
+Five views, each a ``rich`` table and a chart: one configuration (every metric), a serving
+prediction (an LLM under a concurrency cap: tokens/s, per-token latency, accelerator power; where
+serving models exist), the model across devices, the model over batch sizes on one device, and the
+hardware recommendation. Every
 predicted figure is shown with its 80 % interval and its confidence, as a number and a word,
 because the models extrapolate to devices nobody measured and a reader must see where they do;
 devices without measurements are marked "catalog only" in every table and chart.
@@ -35,10 +37,13 @@ from predictive_performance.names import is_platform
 from predictive_performance.predict import PerformancePredictor
 from predictive_performance.prediction.assembly import split_notes
 from predictive_performance.prediction.defaults import InputSize, assumed_input, settings_line
+from predictive_performance.prediction.result import figure_units
+from predictive_performance.prediction.views import SERVING, serving_configurations
 from predictive_performance.recommend import objective_for
 from predictive_performance.reports import number
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
+
 CONFIDENCE_STYLES = {"high": "green", "medium": "yellow", "low": "red", "n/a": "dim"}
 CONFIDENCE_NOTE = (
     "confidence = probability that a measurement lies within ±25 % of the prediction "
@@ -187,14 +192,19 @@ def _long(predicted: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def _by_metric(predictor: PerformancePredictor, predicted: pd.DataFrame) -> pd.DataFrame:
-    """Every trained metric's figures stacked: metric, unit, batch_size, value, lower, upper, confidence."""
-    return pd.concat(
+    """Every trained metric's figures stacked: metric, unit, batch_size, value, lower, upper, confidence.
+
+    Units say what the rows' latency and power cover; a metric without a model for the rows' partition is left out.
+    """
+    units = figure_units(predicted["latency_kind"].iloc[0], predicted["power_scope"].iloc[0])
+    stacked = pd.concat(
         [
-            _long(predicted, m.column).assign(metric=m.key, unit=m.unit, batch_size=predicted["batch_size"])
+            _long(predicted, m.column).assign(metric=m.key, unit=units[m.key], batch_size=predicted["batch_size"])
             for m in predictor.trained_metrics
         ],
         ignore_index=True,
     )
+    return stacked[stacked["value"].notna()].reset_index(drop=True)
 
 
 def _chart_path(folder: Path, setting: Setting, view: str) -> Path:
@@ -231,6 +241,37 @@ def configuration_view(predictor: PerformancePredictor, setting: Setting, folder
         caption=f"Models: {result['model_version']}. Hollow point: low confidence.",
     )
     return View([table], write_png(figure, _chart_path(folder, setting, "configuration")), split_notes(result["notes"]))
+
+
+def serving_available(predictor: PerformancePredictor) -> bool:
+    """Whether the throughput model has a serving partition: the serving view has something to show."""
+    return not serving_configurations(predictor).empty
+
+
+def serving_view(predictor: PerformancePredictor, setting: Setting, folder: Path) -> View:
+    """Tokens/s, per-token latency and accelerator power of an LLM served under a concurrency cap.
+
+    The setting's model and device where the serving rows measured them, else the first they did.
+    """
+    configs = serving_configurations(predictor, [setting.model], [setting.hardware])
+    if configs.empty:
+        raise DemoInputError("no serving model: no serving workload has been measured")
+    predicted = predictor.batch_predict(configs)
+    rows, result = _by_metric(predictor, predicted), predicted.iloc[0]
+    title = (f"{result['model_name']} served on {result['hardware_name']}: at most {SERVING['batch_size']} "
+             f"concurrent sequences, {SERVING['precision']}")
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("unit")
+    _figure_columns(table, "prediction")
+    threshold = predictor.confidence_threshold
+    for row in rows.itertuples(index=False):
+        table.add_row(row.metric, row.unit, *_figures(row, threshold))
+    figure = metric_intervals(
+        rows, threshold=threshold, title=title,
+        caption=f"Serving models: throughput in output tokens/s of the system. Models: {result['model_version']}.",
+    )
+    return View([table], write_png(figure, _chart_path(folder, setting, "serving")), split_notes(result["notes"]))
 
 
 def _ranked_view(
@@ -381,6 +422,7 @@ def batch_view(predictor: PerformancePredictor, setting: Setting, folder: Path) 
 ViewBuilder = Callable[[PerformancePredictor, Setting, Path], View]
 VIEWS: dict[str, tuple[str, ViewBuilder]] = {  # name: (heading, builder), in the order --all shows them
     "configuration": ("one configuration", configuration_view),
+    "serving": ("serving an LLM", serving_view),
     "hardware": ("across devices", hardware_view),
     "batch_sizes": ("over batch sizes", batch_view),
     "recommendation": ("hardware recommendation", recommendation_view),

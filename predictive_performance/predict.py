@@ -37,6 +37,11 @@ and report views). Choices worth knowing:
 - **Confidence** is the calibrated probability that the measurement lies within +-25 % of the
   prediction; ``low_confidence`` flags metrics under ``confidence_threshold``.
 - **Metrics without a model** (no measurements of memory or power yet) are ``None`` with a note.
+- **What a figure means** is asked for, never mixed: ``workload`` (``static_batch`` by default,
+  ``serving``, the MLPerf scenarios), ``task``, ``latency_kind`` (per batch by default; per output
+  token when serving) and ``power_scope`` (``accelerators`` by default, or ``system``). Each metric
+  answers with its model for that partition; where it has none the figure is ``None`` and a note
+  names the partitions it has.
 - **Contradictions** (a platform that is not the device's, a sequence longer than the model's
   positions, a batch larger than the device's memory) are predicted as given, with a note and
   the confidence halved per contradiction (``prediction.plausibility``).
@@ -61,7 +66,7 @@ from predictive_performance.prediction.explanation import ShapExplainer
 from predictive_performance.prediction.resolution import CatalogResolver
 from predictive_performance.prediction.result import Prediction
 from predictive_performance.settings import artifacts_dir
-from predictive_performance.vocabulary import Metric, metric, metrics
+from predictive_performance.vocabulary import SYSTEM_BATCHED_WORKLOADS, Metric, metric, metrics
 from predictive_performance.warehouse import Warehouse
 
 
@@ -180,6 +185,10 @@ class PerformancePredictor:
         sequence_length: int | None = None,
         image_size: int | None = None,
         num_devices: int | None = None,
+        workload: str | None = None,
+        task: str | None = None,
+        latency_kind: str | None = None,
+        power_scope: str | None = None,
         fallback_to_similar: bool | None = None,
         verbose: bool | None = None,
     ) -> Prediction:
@@ -188,8 +197,11 @@ class PerformancePredictor:
         ``hardware_platform`` may be a platform ("cuda": its representative device, see the
         module notes) or a device name; ``hardware_name`` names the device directly.
         ``sequence_length`` / ``image_size`` default to the catalog's reference input size.
+        ``workload`` / ``task`` / ``latency_kind`` / ``power_scope``: what the figures are to mean
+        (module notes); ``batch_size`` may be None only for a workload whose system picks the batch.
         """
-        if batch_size is None or (isinstance(batch_size, float) and np.isnan(batch_size)):
+        system_batched = str(workload).strip().lower() in SYSTEM_BATCHED_WORKLOADS
+        if not system_batched and (batch_size is None or (isinstance(batch_size, float) and np.isnan(batch_size))):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         config = {
             "model_name": model_name,
@@ -202,6 +214,10 @@ class PerformancePredictor:
             "sequence_length": sequence_length,
             "image_size": image_size,
             "num_devices": num_devices,
+            "workload": workload,
+            "task": task,
+            "latency_kind": latency_kind,
+            "power_scope": power_scope,
         }
         out, features = self._predict(pd.DataFrame([config]), fallback_to_similar)
         result = Prediction.from_row(out.iloc[0], self.versions, self.confidence_threshold)
@@ -215,8 +231,10 @@ class PerformancePredictor:
         """Predict a list of configurations (dicts or a DataFrame) in one vectorised pass.
 
         Columns: model_name, hardware_name or hardware_platform, and optionally batch_size
-        (default 1), precision (fp32), mode (inference), num_devices, sequence_length,
-        image_size, model_type. Returns one row per configuration, in order: the resolved names
+        (default 1; empty for a system-batched workload), precision (fp32), mode (inference),
+        num_devices, sequence_length, image_size, model_type, workload (static_batch), task,
+        latency_kind (the workload's own) and power_scope (accelerators). Returns one row per
+        configuration, in order: the resolved names
         (and ``*_raw`` as given), ``<metric>_pred / _lower / _upper / _confidence /
         _low_confidence`` for every metric (NaN where no model is trained), ``model_version``,
         ``hardware_measured``, ``model_measured``, ``fallback`` and ``notes``.
@@ -250,7 +268,11 @@ class PerformancePredictor:
         """
         wanted = self.trained_metric(metric)
         _, features = self._predict(pd.DataFrame([{"model_name": model_name, **config}]), None)
-        table = self.explainer.explain(features, self.versions, [wanted.column])[wanted.key]["features"]
+        explained = self.explainer.explain(features, self.versions, [wanted.column])
+        if wanted.key not in explained:
+            partition = self.versions[wanted.column].model.partition_of(features)[0]
+            raise ValueError(f"no {wanted.column} model for {partition}: nothing to explain")
+        table = explained[wanted.key]["features"]
         return table.head(top) if top else table
 
     # --- matrices, recommendations and reports (``prediction.views``) ------------------------------------

@@ -7,13 +7,14 @@ device x batch size x precision x mode, so only focused slices and aggregates le
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from predictive_performance.modeling import evaluation_table
 from predictive_performance.vocabulary import metric
-from predictive_performance.warehouse import Warehouse
+from predictive_performance.warehouse import Warehouse, WarehouseError
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ReportData:
     test_batch: pd.DataFrame  # the newest active_learning.test_batches batch
     versions: pd.DataFrame  # the newest ml.model_registry row per metric
     totals: dict[str, int]
+    serving: pd.DataFrame = field(default_factory=pd.DataFrame)  # serving predictions, where serving models exist
 
 
 def _table(warehouse: Warehouse, table: str, sql: str, parameters: list | None = None) -> pd.DataFrame:
@@ -78,8 +80,25 @@ def focus_predictions(warehouse: Warehouse, configurations: int = 2, devices: in
     return frames
 
 
-def load_report_data(warehouse: Warehouse, configurations: int = 2, devices: int = 10, queue_rows: int = 15) -> ReportData:
-    """Everything the pipeline report renders, from the tables the pipeline publishes."""
+def serving_predictions(warehouse: Warehouse, artifacts: str | Path | None = None, n: int = 3) -> pd.DataFrame:
+    """Serving predictions (``views.SERVING``) for up to ``n`` models x ``n`` devices the serving rows measured;
+    empty without trained models or without a serving partition. The one slice computed, not read."""
+    from predictive_performance.predict import PerformancePredictor  # the model libraries load only here
+    from predictive_performance.prediction.views import serving_configurations
+
+    try:
+        predictor = PerformancePredictor.load(model_path=artifacts, warehouse=warehouse)
+    except (FileNotFoundError, WarehouseError):
+        return pd.DataFrame()
+    configs = serving_configurations(predictor, n=n)
+    return predictor.batch_predict(configs) if len(configs) else pd.DataFrame()
+
+
+def load_report_data(
+    warehouse: Warehouse, configurations: int = 2, devices: int = 10, queue_rows: int = 15,
+    artifacts: str | Path | None = None,
+) -> ReportData:
+    """Everything the pipeline report renders, from the tables the pipeline publishes (and the serving models)."""
     coverage = _table(
         warehouse,
         "marts.coverage_gaps",
@@ -111,4 +130,5 @@ def load_report_data(warehouse: Warehouse, configurations: int = 2, devices: int
                qualify row_number() over (partition by metric order by trained_at desc) = 1 order by metric""",
         ),
         totals=totals,
+        serving=serving_predictions(warehouse, artifacts),
     )

@@ -329,7 +329,9 @@ def _document(predictions, metrics, fmt, threshold, versions, notes, title) -> s
 
 # --- pipeline report ---------------------------------------------------------------------------------
 
-PIPELINE_SECTIONS = ("Prediction matrix", "Held-out evaluation", "Coverage", "Active-learning queue", "Model versions")
+PIPELINE_SECTIONS = (
+    "Prediction matrix", "Serving", "Held-out evaluation", "Coverage", "Active-learning queue", "Model versions",
+)
 EVALUATION_FIGURES = {
     "n_rows": "rows",
     "mape": "MAPE",
@@ -401,13 +403,19 @@ def matrix_markdown(rows: pd.DataFrame, metric: str) -> str:
 
 
 def evaluation_summary(evaluation: pd.DataFrame) -> pd.DataFrame:
-    """One row per metric and split: the model's held-out figures over all rows, next to the baseline's MAPE."""
-    columns = ["metric", "split", *EVALUATION_FIGURES.values(), "baseline MAPE"]
+    """One row per metric, partition and split: the model's held-out figures over all of the partition's rows,
+    next to the baseline's MAPE (a version saved before partitions has the one partition ``all``)."""
+    columns = ["metric", "partition", "split", *EVALUATION_FIGURES.values(), "baseline MAPE"]
     if evaluation.empty:
         return pd.DataFrame(columns=columns)
     overall = evaluation[evaluation["stratum"] == "all"]
-    model = overall[overall["method"] == "model"].set_index(["metric", "split"])
-    baseline = overall[overall["method"] == "baseline"].set_index(["metric", "split"])["mape"]
+    if "partition" in overall.columns:
+        overall = overall.assign(partition=overall["partition"].fillna("all"))
+    else:
+        overall = overall.assign(partition="all")
+    keys = ["metric", "partition", "split"]
+    model = overall[overall["method"] == "model"].set_index(keys)
+    baseline = overall[overall["method"] == "baseline"].set_index(keys)["mape"]
     table = pd.DataFrame(index=model.index)
     for column, label in EVALUATION_FIGURES.items():
         values = model[column].astype(float)
@@ -488,6 +496,27 @@ def _matrix_section(focus: Sequence[pd.DataFrame], threshold: float) -> list[str
     return parts
 
 
+def _serving_section(serving: pd.DataFrame) -> list[str]:
+    """LLMs served under a concurrency cap: tokens/s, per-token latency and accelerator power, each with its interval."""
+    if serving.empty:
+        return ["<p class='note'>No serving model yet: no serving workload has been measured.</p>"]
+    table = serving[["model_name", "hardware_name", "batch_size", "precision"]].rename(
+        columns={"batch_size": "concurrent sequences"}
+    )
+    for key, label in (("throughput", "output tokens/s"), ("latency", "ms per output token"), ("power", "W (GPUs)")):
+        m = vocabulary.metric(key)
+        table[label] = [
+            "–" if pd.isna(value) else f"{number(value)} ({number(lower)} – {number(upper)}), conf. {confidence:.2f}"
+            for value, lower, upper, confidence in serving[[m.figure(f) for f in ("pred", "lower", "upper", "confidence")]]
+            .itertuples(index=False)
+        ]
+    return [
+        "<p class='note'>Predictions of the serving models (workload serving, per-token latency, accelerator power), "
+        "never mixed with the static-batch ones; the interval is 80 %.</p>",
+        html_table(table),
+    ]
+
+
 def _evaluation_section(evaluation: pd.DataFrame) -> list[str]:
     if evaluation.empty:
         return ["<p class='note'>No model evaluated yet.</p>"]
@@ -538,6 +567,7 @@ def pipeline_report(data: ReportData, output_path: str | Path, confidence_thresh
     anchors = {title: title.lower().replace(" ", "-") for title in PIPELINE_SECTIONS}
     sections = [
         _matrix_section(data.focus, confidence_threshold),
+        _serving_section(data.serving),
         _evaluation_section(data.evaluation),
         _coverage_section(data.coverage),
         _queue_section(data.queue, data.test_batch),

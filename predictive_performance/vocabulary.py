@@ -33,6 +33,9 @@ class Metric:
     higher_is_better: bool
     reference: str
     description: str  # what one model version of it predicts, for the Dagster UI
+    # Columns whose values change what one figure of the metric means (a per-token latency is not a
+    # per-batch one): a model is fitted, evaluated and asked per combination of their values, never across.
+    partition_by: tuple[str, ...] = ()
 
     @property
     def asset_name(self) -> str:
@@ -51,13 +54,16 @@ class Metric:
 
 METRICS: tuple[Metric, ...] = (
     Metric("throughput", "throughput", "items/s", "confidence", True, "roofline_throughput",
-           "The current throughput model version (items per second)."),
+           "The current throughput model version (items per second of the whole system), one model per workload.",
+           ("workload",)),
     Metric("latency_ms", "latency", "ms per batch", "confidence_latency", False, "roofline_batch_time",
-           "The current latency model version (milliseconds per batch)."),
+           "The current latency model version (milliseconds), one model per latency kind and workload.",
+           ("latency_kind", "workload")),
     Metric("memory_mb", "memory", "MB (peak)", "confidence_memory", False, "weights_memory",
-           "The current peak-memory model version (MB)."),
+           "The current peak-memory model version (MB), one model per workload.", ("workload",)),
     Metric("power_w", "power", "W (average)", "confidence_power", False, "rated_power",
-           "The current power model version (W); empty until power has been measured."),
+           "The current power model version (W), one model per power scope; empty until power has been measured.",
+           ("power_scope",)),
 )
 
 
@@ -105,7 +111,13 @@ LATENCY_KINDS: frozenset[str] = frozenset({"batch", "token", "query_p90", "query
 
 # What one power_w covers: the accelerators only, summed over them (NVML, RAPL package), or the
 # whole system at the wall (MLPerf Power).
+DEFAULT_POWER_SCOPE = "accelerators"
 POWER_SCOPES: frozenset[str] = frozenset({"accelerators", "system"})
+
+# What an empty partition column means (``Metric.partition_by``), in measurements and in requests.
+PARTITION_DEFAULTS: dict[str, str] = {
+    "workload": DEFAULT_WORKLOAD, "latency_kind": DEFAULT_LATENCY_KIND, "power_scope": DEFAULT_POWER_SCOPE,
+}
 
 # How a multi-device row splits its work; empty for one device.
 PARALLELISMS: frozenset[str] = frozenset({"data", "tensor", "pipeline", "expert"})

@@ -86,6 +86,57 @@ def simulate(models: pd.DataFrame, hardware: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+LLMS = ["gpt2", "gpt2-medium", "t5-small", "t5-base"]
+SERVING_CAPS = [8, 32, 128]  # concurrency caps (max_num_seqs) per replica
+HOST_POWER_W = 450.0  # what the wall adds to the accelerators in the simulated system-power rows
+
+
+def simulate_workloads(models: pd.DataFrame, hardware: pd.DataFrame) -> pd.DataFrame:
+    """``simulate``'s static batches plus rows whose figures mean something else under the same columns.
+
+    - static batches: per-batch latency, accelerator power (``tdp x load``), source ``sim-static``;
+    - serving (LLMs under a concurrency cap, task lm-arena-chat): output tokens/s, a per-token latency
+      (one decode step: ``1000 x cap / tokens/s per device``, tens of ms) and accelerator power, ``sim-serving``;
+    - MLPerf-like offline runs: the system chose the batch (empty), throughput and wall power, which adds
+      ``HOST_POWER_W`` to the accelerators' and so lies well above them, ``sim-offline``.
+    """
+    rng = np.random.default_rng(11)
+    static = simulate(models, hardware)
+    batch = static["batch_size"].to_numpy(dtype=float)
+    static = static.assign(
+        workload="static_batch", task=None, latency_kind="batch", power_scope="accelerators", source="sim-static",
+        power_w=static["tdp_w"] * (0.35 + 0.5 * batch / (batch + 4.0)) * np.exp(rng.normal(0.0, 0.04, len(static))),
+    )
+    serving = _llm_grid(models, hardware, SERVING_CAPS, ["bf16"])
+    cap = serving["batch_size"].to_numpy(dtype=float)
+    tokens = 0.02 * serving["roofline_throughput"] * cap / (cap + 16.0) * np.exp(rng.normal(0.0, 0.05, len(serving)))
+    serving = serving.assign(
+        workload="serving", task="lm-arena-chat", latency_kind="token", power_scope="accelerators",
+        source="sim-serving", throughput=tokens, latency_ms=1000.0 * cap / tokens,
+        power_w=serving["tdp_w"] * (0.5 + 0.4 * cap / (cap + 16.0)) * np.exp(rng.normal(0.0, 0.04, len(serving))),
+    )
+    offline = _llm_grid(models, hardware, [None], ["fp16", "bf16"])
+    offline = offline.assign(
+        workload="offline", task="llama2-70b-99", latency_kind=None, power_scope="system", source="sim-offline",
+        throughput=0.25 * offline["roofline_throughput"] * np.exp(rng.normal(0.0, 0.05, len(offline))),
+        power_w=(0.85 * offline["tdp_w"] + HOST_POWER_W) * np.exp(rng.normal(0.0, 0.03, len(offline))),
+    )
+    frame = pd.concat([static, serving, offline], ignore_index=True)
+    frame["source_row"] = np.arange(len(frame))
+    return frame
+
+
+def _llm_grid(models: pd.DataFrame, hardware: pd.DataFrame, batches: list, precisions: list[str]) -> pd.DataFrame:
+    grid = pd.MultiIndex.from_product(
+        [LLMS, MEASURED, precisions, batches, ["inference"]],
+        names=["model_name", "hardware_name", "precision", "batch_size", "mode"],
+    ).to_frame(index=False)
+    grid["batch_size"] = pd.to_numeric(grid["batch_size"])
+    frame = workload_features(grid, models, hardware)
+    frame["load_id"] = "20260101T000000000000Z-workload-tests"
+    return frame
+
+
 def write_marts(path: Path, models: pd.DataFrame, hardware: pd.DataFrame, measured: pd.DataFrame) -> None:
     """``marts.dim_models`` / ``marts.dim_hardware`` with the measurement columns dbt adds."""
     per_model = measured.groupby("model_name").size()

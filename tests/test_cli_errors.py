@@ -91,10 +91,10 @@ def test_a_missing_or_corrupt_model_version_is_one_line_for_every_command(damage
         broken = folder / "manifest.json"
         broken.write_bytes(broken.read_bytes()[:200])
     elif damage == "learner-missing":
-        broken = next(p for p in sorted(folder.iterdir()) if p.suffix in (".ubj", ".cbm") or p.name.startswith("lgb"))
+        broken = next(p for p in sorted(folder.rglob("*")) if p.suffix in (".ubj", ".cbm") or p.name.startswith("lgb"))
         broken.unlink()
     else:
-        broken = folder / "quantile_lower.txt"
+        broken = folder / "partition-0" / "quantile_lower.txt"  # the largest partition's files
         broken.write_bytes(b"\x00garbage\xff" * 64)
     env = damaged["env"]
     output = tmp_path / "out.csv"

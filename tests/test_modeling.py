@@ -21,6 +21,7 @@ from predictive_performance.modeling import (
     SPLITS,
     FeatureSpec,
     MetricEstimator,
+    MetricModel,
     TrainingConfig,
     UnknownEntityError,
     evaluate_metric,
@@ -29,7 +30,6 @@ from predictive_performance.modeling import (
     latest_version,
     learner,
     load_version,
-    physically_possible,
     predict,
     publish,
     publish_saved_versions,
@@ -53,6 +53,7 @@ HELD_OUT = "NVIDIA A100 80GB SXM4"  # inside the measured range: an interpolatio
 CATALOG_ONLY = "NVIDIA L4"  # in the catalog, never measured
 MODELS = ["bert-base-uncased", "gpt2", "resnet-50", "vit-base-patch16-224", "t5-small"]
 CONFIG = TrainingConfig.fast(n_jobs=1)
+STATIC = "workload=static_batch"  # the simulated rows' partition: no workload given means a static batch
 
 
 def simulate(seed: int = 0) -> pd.DataFrame:
@@ -107,6 +108,12 @@ def fitted(world, tuned):
     frame, _, _ = world
     settings, member_oof = tuned
     return fit_metric_model(frame, settings, CONFIG, member_oof=member_oof)
+
+
+@pytest.fixture(scope="module")
+def metric_model(fitted) -> MetricModel:
+    """The fitted throughput model as a version holds it: one partition, the static batch."""
+    return MetricModel("throughput", ("workload",), {STATIC: fitted})
 
 
 def test_tuning_records_every_candidate_and_the_winner(tuned):
@@ -170,7 +177,7 @@ def test_held_out_device_is_predicted_within_threshold(world, tuned):
 def evaluation(world, tuned):
     frame, _, _ = world
     settings, _ = tuned
-    return evaluate_metric(frame, "throughput", settings, CONFIG)
+    return evaluate_metric(frame, "throughput", {STATIC: settings}, CONFIG)
 
 
 @pytest.mark.parametrize("split", ["leave_one_hardware_out", "leave_one_model_out"])
@@ -189,7 +196,8 @@ def test_evaluation_table_has_every_split_with_baseline_rows(evaluation):
         assert {"model", "baseline"} <= set(rows.index)
         assert rows.loc["model", "n_rows"] > 0 and rows.loc["baseline", "n_rows"] > 0
         assert rows.loc["model", "coverage"] == rows.loc["model", "coverage"]  # not NaN
-    assert {"all", "hardware_platform", "model_type"} <= set(table["stratum"])
+    assert {"all", "hardware_platform", "model_type", "source"} <= set(table["stratum"])
+    assert set(table["partition"]) == {STATIC}
     assert set(table.loc[table["stratum"] == "model_type", "stratum_value"]) >= {"vision", "text_embedding"}
     # on unseen devices the learned model beats the roofline-scaled nearest neighbour
     loho = overall[overall["split"] == "leave_one_hardware_out"].set_index("method")
@@ -215,7 +223,7 @@ def test_searches_run_on_the_sample_and_the_final_fit_on_every_row(world):
     model = fit_metric_model(frame, settings, config, member_oof=member_oof)
     assert model.n_rows == len(frame)
     assert sum(model.bands.calibration_rows.values()) <= 240 * len(model.bands.calibration_rows)
-    result = evaluate_metric(frame, "throughput", settings, config, splits=("leave_one_hardware_out",))
+    result = evaluate_metric(frame, "throughput", {STATIC: settings}, config, splits=("leave_one_hardware_out",))
     overall = result.table.query("stratum == 'all' and method == 'model'").iloc[0]
     assert overall["n_rows"] == 240
     assert overall["mape"] < 0.25, overall.to_dict()
@@ -242,16 +250,17 @@ def test_catalog_only_device_gets_lower_confidence(world, fitted):
     assert (predicted["throughput_pred"] <= predicted["throughput_upper"]).all()
 
 
-def test_registry_round_trip_is_lazy_and_identical(world, fitted, tmp_path):
+def test_registry_round_trip_is_lazy_and_identical(world, fitted, metric_model, tmp_path):
     frame, _, _ = world
-    saved = save_version(fitted, CONFIG, artifacts=tmp_path)
+    saved = save_version(metric_model, CONFIG, artifacts=tmp_path)
     manifest = json.loads((saved.path / "manifest.json").read_text())
     assert manifest["version"] == saved.version and manifest["metric"] == "throughput"
     assert manifest["data_snapshot"]["load_ids"] == {"20260101T000000000000Z-simulate": len(frame)}
-    assert set(manifest["candidates"]) >= {"xgboost", "lightgbm", "catboost"}
-    assert {"xgboost.ubj", "lightgbm.txt", "catboost.cbm", "quantile_lower.txt", "neighbours.npy"} <= set(
-        manifest["files"]
-    )
+    [partition] = manifest["partitions"]
+    assert partition["partition"] == STATIC and partition["values"] == {"workload": "static_batch"}
+    assert set(partition["candidates"]) >= {"xgboost", "lightgbm", "catboost"}
+    files = {"xgboost.ubj", "lightgbm.txt", "catboost.cbm", "quantile_lower.txt", "neighbours.npy"}
+    assert {f"partition-0/{name}" for name in files} <= set(manifest["files"])
 
     loaded = load_version(saved.version, tmp_path)
     assert not loaded.is_loaded
@@ -267,19 +276,20 @@ def test_registry_round_trip_is_lazy_and_identical(world, fitted, tmp_path):
     assert {"throughput_pred", "throughput_lower", "throughput_upper", "throughput_confidence"} <= set(combined)
 
 
-def test_publish_swaps_ml_tables_and_keeps_older_versions(world, fitted, evaluation, tmp_path):
+def test_publish_swaps_ml_tables_and_keeps_older_versions(world, metric_model, evaluation, tmp_path):
     frame, _, _ = world
     warehouse = Warehouse(tmp_path / "benchmarks.duckdb")
-    first = save_version(fitted, CONFIG, evaluation, artifacts=tmp_path)
+    first = save_version(metric_model, CONFIG, evaluation, artifacts=tmp_path)
     publish(warehouse, [first], {first.version: evaluation})
-    second = save_version(fitted, CONFIG, evaluation, artifacts=tmp_path)
+    second = save_version(metric_model, CONFIG, evaluation, artifacts=tmp_path)
     # as the Dagster asset does it: a version loaded from disk brings its saved evaluation
     publish_saved_versions(warehouse, [load_version(second.version, tmp_path)])
 
     registry = warehouse.query("select * from ml.model_registry order by trained_at")
     assert list(registry["model_version"]) == [first.version, second.version]
     assert list(registry["load_ids"].iloc[0]) == ["20260101T000000000000Z-simulate"]
-    assert json.loads(registry["evaluation_summary"].iloc[0])["random_kfold/model"]["n_rows"] == len(frame)
+    assert json.loads(registry["evaluation_summary"].iloc[0])[f"{STATIC}/random_kfold/model"]["n_rows"] == len(frame)
+    assert list(registry["partitions"].iloc[0]) == [STATIC]
     counts = warehouse.query("select model_version, count(*) as n from ml.evaluation group by all")
     assert set(counts["model_version"]) == {first.version, second.version}
     assert counts["n"].nunique() == 1
@@ -303,13 +313,6 @@ def test_unknown_model_is_named_and_unseen_categories_encode_as_zeros(world):
     assert matrix.shape == (3, len(names))
     assert not any(n.startswith("architecture=Some") for n in names)
     assert matrix[:, [i for i, n in enumerate(names) if n.startswith("architecture=")]].sum() == 0
-
-
-def test_rows_faster_than_the_device_can_compute_are_dropped(world):
-    frame, _, _ = world
-    rows = frame.head(4).copy()
-    rows.loc[rows.index[0], "throughput"] = 1e15
-    assert list(physically_possible(rows)) == [False, True, True, True]
 
 
 @pytest.mark.parametrize(
@@ -394,10 +397,13 @@ def test_metric_estimator_stores_config_and_fit_returns_itself_fitted(world):
     estimator = MetricEstimator(config)
     assert estimator.config is config and not hasattr(estimator, "model_")
     assert estimator.fit(frame, "latency") is estimator  # a key names the metric as well as its column
-    assert estimator.settings_.metric == "latency_ms" and estimator.settings_.members == ["lightgbm"]
-    assert estimator.model_.settings is estimator.settings_
-    assert set(estimator.member_oof_) == {"lightgbm"}
+    partition = "latency_kind=batch,workload=static_batch"  # no kind or workload given: per batch, static
+    assert list(estimator.settings_) == list(estimator.model_.partitions) == [partition]
+    settings = estimator.settings_[partition]
+    assert settings.metric == "latency_ms" and settings.members == ["lightgbm"]
+    assert estimator.model_.partitions[partition].settings is settings
+    assert set(estimator.member_oof_[partition]) == {"lightgbm"}
     predicted = estimator.predict(frame.head(20))
     assert list(predicted.columns) == ["latency_ms_pred", "latency_ms_lower", "latency_ms_upper", "latency_ms_confidence"]
-    refitted = fit_metric_model(frame, estimator.settings_, config, member_oof=estimator.member_oof_)
+    refitted = fit_metric_model(frame, settings, config, member_oof=estimator.member_oof_[partition])
     pd.testing.assert_frame_equal(predicted, refitted.predict(frame.head(20)), check_exact=True)

@@ -48,6 +48,7 @@ GOOD = {
     "latency_ms": "80.0",
     "memory_mb": "600",
     "power_w": "35",
+    "power_scope": "accelerators",  # a power figure says what it covers
     "measured_at": "2026-01-02 03:04:05",
 }
 

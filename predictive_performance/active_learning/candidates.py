@@ -140,10 +140,10 @@ def novelty_space(
     predicted value, the warehouse's tested rows at their measured one."""
     anchor = metric("throughput").column
     column = anchor if anchor in versions else next(iter(versions))
-    model = versions[column].model
+    model = versions[column].model.primary  # candidates are static-batch configurations
     index, formulation = model.neighbours, model.settings.formulation
     Z = index.transform(model.spec.matrix(frame))
-    rows = metric_rows(training, column, (formulation,))
+    rows = _primary_rows(training, versions[column])
     if rows.empty:
         return DiversitySpace.build(Z, index.reference, spacing=index.radius)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -153,14 +153,21 @@ def novelty_space(
     return DiversitySpace.build(Z, tested_Z, values, tested_values, spacing=index.radius)
 
 
+def _primary_rows(training: pd.DataFrame, version: ModelVersion) -> pd.DataFrame:
+    """The tested rows of a metric's primary partition (the one candidates are predicted in)."""
+    model = version.model
+    rows = metric_rows(training, model.metric, (model.primary.settings.formulation,))
+    return rows[model.partition_of(rows) == model.primary_partition].reset_index(drop=True)
+
+
 def model_change_scores(
     frame: pd.DataFrame, predicted: pd.DataFrame, versions: dict[str, ModelVersion], training: pd.DataFrame
 ) -> np.ndarray:
     """The leaf-change proxy per metric (its LightGBM member, else its upper quantile model), scaled and averaged."""
     parts = []
     for column, version in versions.items():
-        model = version.model
-        rows = metric_rows(training, column, (model.settings.formulation,))
+        model = version.model.primary
+        rows = _primary_rows(training, version)
         if rows.empty:
             continue
         natives = (learner.booster_ for learner in model.learners.values())

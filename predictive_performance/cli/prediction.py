@@ -213,9 +213,11 @@ def evaluate(
     metric: Annotated[
         str | None, typer.Option(help="Only this metric, by key or column (e.g. throughput, latency or latency_ms).")
     ] = None,
-    by: Annotated[str | None, typer.Option(help="Also break down by hardware_platform or model_type.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Also break down by hardware_platform, model_type or source.")
+    ] = None,
 ) -> None:
-    """Held-out accuracy of the current models per split, next to the physics baseline."""
+    """Held-out accuracy of the current models per partition and split, next to the physics baseline."""
     import math
 
     from predictive_performance.modeling import evaluation_table
@@ -239,6 +241,8 @@ def evaluate(
         raise typer.Exit(EXIT_NO_MODELS)
     strata = ["all"] + ([by] if by else [])
     table = table[table["stratum"].isin(strata)]
+    # a version saved before partitions has the one partition "all"
+    table = table.assign(partition=table["partition"].fillna("all") if "partition" in table else "all")
     figures = [
         ("n_rows", "rows"),
         ("mape", "MAPE"),
@@ -249,14 +253,15 @@ def evaluate(
         ("spearman", "Spearman"),
         ("coverage", "coverage"),
     ]
-    for (metric_name, split), rows in table.groupby(["metric", "split"], sort=False):
+    for (metric_name, partition, split), rows in table.groupby(["metric", "partition", "split"], sort=False):
         version = rows["model_version"].iloc[0]
+        name = f"{metric_name} / {split}, {partition}"
         if not (rows["n_rows"].fillna(0) > 0).any():
             note = next((n for n in rows["note"].dropna() if n), "no rows to hold out")
-            console.print(f"{metric_name} / {split}: not evaluated ({note})", markup=False)
+            console.print(f"{name}: not evaluated ({note})", markup=False)
             continue
         nominal = rows["nominal_coverage"].dropna()
-        title = f"{metric_name} / {split}" + (f" (nominal coverage {nominal.iloc[0]:.0%})" if len(nominal) else "")
+        title = name + (f" (nominal coverage {nominal.iloc[0]:.0%})" if len(nominal) else "")
         out = Table(title=title, caption=version)
         out.add_column("method")
         if by:
@@ -322,9 +327,10 @@ def demo(
 ) -> None:
     """Tables and PNG charts of a model's predictions, each figure with its 80 % interval and confidence.
 
-    Without a view option, one configuration; --all shows every view.
+    Without a view option, one configuration (and a serving prediction where serving models exist);
+    --all shows every view.
     """
-    from predictive_performance.demo import resolve_setting, run_demo
+    from predictive_performance.demo import resolve_setting, run_demo, serving_available
     from predictive_performance.settings import artifacts_dir
 
     _check_counts(batch_size=batch_size, top=top, sequence_length=sequence_length, image_size=image_size)
@@ -334,6 +340,8 @@ def demo(
     if all_views or not views:
         views.insert(0, "configuration")
     predictor = _predictor(model_path)
+    if "configuration" in views and serving_available(predictor):
+        views.insert(1, "serving")
     try:
         setting = resolve_setting(
             predictor, model, model_type, hardware, sequence_length=sequence_length, image_size=image_size,

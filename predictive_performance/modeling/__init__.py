@@ -10,8 +10,9 @@ Typical use::
 
 Modules: ``features`` (model matrix), ``targets`` (what the learners fit), ``learners`` (one class
 per boosting library), ``config`` (``TrainingConfig``), ``folds`` (shared fold assignments),
-``crossval`` (grouped CV), ``tuning`` (screen, search, choice), ``training`` (``MetricEstimator``
-and the final fit), ``calibration`` (quantile models + conformal margins), ``confidence`` (the 0-1
+``crossval`` (grouped CV), ``tuning`` (screen, search, choice), ``partitions`` (which rows one
+model may see: per latency kind, power scope, workload), ``training`` (``MetricEstimator``, the
+final fit and the partitioned ``MetricModel``), ``calibration`` (quantile models + conformal margins), ``confidence`` (the 0-1
 score), ``evaluation`` (splits, figures, baseline), ``registry`` (versions, ``ml`` tables).
 """
 
@@ -43,15 +44,17 @@ from predictive_performance.modeling.registry import (
     train_and_register,
     train_from_warehouse,
 )
-from predictive_performance.modeling.targets import physically_possible
 from predictive_performance.modeling.training import (
     MetricEstimator,
     MetricModel,
+    PartitionModel,
     fit_metric_model,
     load_training_frame,
+    metric_partitions,
     train,
     train_metric,
     trainable_metrics,
+    trainable_partitions,
 )
 from predictive_performance.modeling.tuning import MetricSettings, tune_metric
 
@@ -69,6 +72,7 @@ __all__ = [
     "MetricSettings",
     "ModelVersion",
     "NeighbourIndex",
+    "PartitionModel",
     "TrainingConfig",
     "UnknownEntityError",
     "add_roofline",
@@ -82,7 +86,7 @@ __all__ = [
     "list_versions",
     "load_training_frame",
     "load_version",
-    "physically_possible",
+    "metric_partitions",
     "predict",
     "prepare_configurations",
     "publish",
@@ -95,6 +99,7 @@ __all__ = [
     "train_from_warehouse",
     "train_metric",
     "trainable_metrics",
+    "trainable_partitions",
     "tune_metric",
     "workload_features",
 ]

@@ -37,6 +37,7 @@ measurements can never look surer than a measured one merely through noise in th
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -90,7 +91,9 @@ class NeighbourIndex:
         raw = X[:, columns].astype(np.float64)
         mean = np.zeros(len(columns))
         scale = np.ones(len(columns))
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            # a column empty in every row (batch size where the system chose it) is centred at 0, scale 1
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean[:n_numeric] = np.nan_to_num(np.nanmean(raw[:, :n_numeric], axis=0)) if len(raw) else 0.0
             std = np.nanstd(raw[:, :n_numeric], axis=0) if len(raw) else np.ones(n_numeric)
         scale[:n_numeric] = np.where(np.isfinite(std) & (std > 1e-9), std, 1.0)

@@ -27,9 +27,13 @@ On a warehouse larger than ``TrainingConfig.max_search_rows`` the splits run on 
 sample of rows tuning used (every device x model pair kept; ``n_rows`` says how many), so the
 figures describe models fitted on fewer rows than the published one: slightly pessimistic.
 
+Every partition of a metric (``partitions``: per-token and per-batch latency, say) is evaluated on
+its own rows with its own tuned setting, and its rows in the table name it (``partition``): figures
+of two partitions are never pooled.
+
 Figures: MAPE, median APE, share within +-10 % and +-25 %, R^2 of log values, Spearman rank
 correlation, coverage of the nominal interval and the median upper/lower ratio (how wide the
-intervals are), overall and by ``hardware_platform`` and ``model_type``.
+intervals are), overall and by ``hardware_platform``, ``model_type`` and ``source``.
 """
 
 from __future__ import annotations
@@ -44,18 +48,18 @@ from predictive_performance import vocabulary
 from predictive_performance.modeling.calibration import regime_of
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.folds import random_fold_ids
-from predictive_performance.modeling.targets import column_values, metric_rows, reference
-from predictive_performance.modeling.training import fit_metric_model
+from predictive_performance.modeling.targets import column_values, reference
+from predictive_performance.modeling.training import fit_metric_model, trainable_partitions
 from predictive_performance.modeling.tuning import MetricSettings, search_rows, tune_metric
 from predictive_performance.progress import step
 
 SPLITS: tuple[str, ...] = ("random_kfold", "leave_one_hardware_out", "leave_one_model_out", "time_based")
-STRATA: tuple[str, ...] = ("hardware_platform", "model_type")
+STRATA: tuple[str, ...] = ("hardware_platform", "model_type", "source")
 MAX_GROUP_FOLDS = 30
 TIME_TEST_SHARE = 0.2
 
 EVALUATION_COLUMNS: tuple[str, ...] = (
-    "metric", "split", "method", "stratum", "stratum_value", "n_rows", "n_folds", "mape", "median_ape",
+    "metric", "partition", "split", "method", "stratum", "stratum_value", "n_rows", "n_folds", "mape", "median_ape",
     "within_10", "within_25", "r2_log", "spearman", "coverage", "nominal_coverage", "median_interval_ratio", "note",
 )
 
@@ -190,10 +194,10 @@ class EvaluationResult:
     seconds: float
 
     def summary(self) -> dict:
-        """Overall figures per split and method, for the manifest."""
+        """Overall figures per partition, split and method (``<partition>/<split>/<method>``), for the manifest."""
         overall = self.table[self.table["stratum"] == "all"]
         return {
-            f"{row.split}/{row.method}": {
+            f"{row.partition}/{row.split}/{row.method}": {
                 k: (None if pd.isna(v := getattr(row, k)) else round(float(v), 4))
                 for k in ("n_rows", "mape", "median_ape", "within_10", "within_25", "r2_log", "spearman", "coverage")
             }
@@ -204,17 +208,36 @@ class EvaluationResult:
 def evaluate_metric(
     frame: pd.DataFrame,
     metric: str,
-    settings: MetricSettings | None = None,
+    settings: dict[str, MetricSettings] | None = None,
     config: TrainingConfig = TrainingConfig(),
     splits: tuple[str, ...] = SPLITS,
     strata: tuple[str, ...] = STRATA,
 ) -> EvaluationResult:
-    """Every split for one metric: the model and the baseline on the same held-out rows."""
+    """Every split for every trainable partition of one metric: the model and the baseline on the same held-out rows.
+
+    ``settings``: the tuned setting by partition label (``MetricEstimator.settings_``); the
+    partitions it leaves out are not evaluated. Tuned here when not given.
+    """
     started = time.monotonic()
     metric = vocabulary.metric(metric).column
-    if settings is None:
-        settings, _ = tune_metric(frame, metric, config)
-    rows = search_rows(metric_rows(frame, metric, config.formulations), config)
+    tables, predictions = [], []
+    for partition, rows in trainable_partitions(frame, metric, config).items():
+        if settings is None:
+            tuned, _ = tune_metric(rows, metric, config)
+        elif partition in settings:
+            tuned = settings[partition]
+        else:
+            continue
+        table, held = _evaluate_partition(search_rows(rows, config), metric, partition, tuned, config, splits, strata)
+        tables.append(table)
+        predictions.append(held.assign(partition=partition))
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(EVALUATION_COLUMNS))
+    held = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
+    return EvaluationResult(table=table, predictions=held, seconds=time.monotonic() - started)
+
+
+def _evaluate_partition(rows, metric, partition, settings, config, splits, strata) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(table, held-out predictions) of one partition's rows."""
     y = column_values(rows, metric)
     parts, notes = [], {}
     for split in splits:
@@ -224,11 +247,17 @@ def evaluate_metric(
                 "no two distinct measured_at values" if split == "time_based" else "fewer than two groups"
             )
             continue
-        with step("training", f"{metric}: evaluation {split}", total=len(folds)) as advance:
+        with step("training", f"{metric} [{partition}]: evaluation {split}", total=len(folds)) as advance:
             parts += _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance)
     predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    table = _tabulate(predictions, metric, config.coverage, strata, notes, splits)
-    return EvaluationResult(table=table, predictions=predictions, seconds=time.monotonic() - started)
+    return _tabulate(predictions, metric, partition, config.coverage, strata, notes, splits), predictions
+
+
+def _stratum(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """A stratum's values as text; ``unknown`` where the rows do not say (or lack the column)."""
+    if column not in rows.columns:
+        return np.full(len(rows), "unknown", dtype=object)
+    return rows[column].astype("object").where(rows[column].notna(), "unknown").astype(str).to_numpy()
 
 
 def _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
@@ -256,7 +285,7 @@ def _split_predictions(rows, y, metric, split, folds, settings, config, strata, 
                     "baseline": baseline_predict(train_rows, test_rows, metric),
                     "hardware_name": test_rows["hardware_name"].astype(str).to_numpy(),
                     "model_name": test_rows["model_name"].astype(str).to_numpy(),
-                    **{s: test_rows[s].astype(str).to_numpy() for s in strata},
+                    **{s: _stratum(test_rows, s) for s in strata},
                 }
             )
         )
@@ -264,13 +293,14 @@ def _split_predictions(rows, y, metric, split, folds, settings, config, strata, 
     return parts
 
 
-def _tabulate(predictions, metric, coverage, strata, notes, splits) -> pd.DataFrame:
+def _tabulate(predictions, metric, partition, coverage, strata, notes, splits) -> pd.DataFrame:
     records = []
     for split in splits:
         if split in notes:
             for method in ("model", "baseline"):
-                records.append(dict(metric=metric, split=split, method=method, stratum="all", stratum_value="all",
-                                    n_rows=0, n_folds=0, nominal_coverage=coverage, note=notes[split]))
+                records.append(dict(metric=metric, partition=partition, split=split, method=method, stratum="all",
+                                    stratum_value="all", n_rows=0, n_folds=0, nominal_coverage=coverage,
+                                    note=notes[split]))
             continue
         held = predictions[predictions["split"] == split]
         n_folds = int(held["fold"].nunique())
@@ -282,9 +312,9 @@ def _tabulate(predictions, metric, coverage, strata, notes, splits) -> pd.DataFr
                         figures = score(part["actual"], part["pred"], part["lower"], part["upper"])
                     else:
                         figures = score(part["actual"], part["baseline"])
-                    records.append(dict(metric=metric, split=split, method=method, stratum=stratum,
-                                        stratum_value=str(value), n_folds=n_folds, nominal_coverage=coverage,
-                                        note=None, **figures))
+                    records.append(dict(metric=metric, partition=partition, split=split, method=method,
+                                        stratum=stratum, stratum_value=str(value), n_folds=n_folds,
+                                        nominal_coverage=coverage, note=None, **figures))
     table = pd.DataFrame.from_records(records)
     for column in EVALUATION_COLUMNS:
         if column not in table.columns:
@@ -294,9 +324,9 @@ def _tabulate(predictions, metric, coverage, strata, notes, splits) -> pd.DataFr
 
 def evaluate(
     frame: pd.DataFrame,
-    settings: dict[str, MetricSettings],
+    settings: dict[str, dict[str, MetricSettings]],
     config: TrainingConfig = TrainingConfig(),
     splits: tuple[str, ...] = SPLITS,
 ) -> dict[str, EvaluationResult]:
-    """``evaluate_metric`` for every tuned metric."""
+    """``evaluate_metric`` for every tuned metric (metric -> partition -> setting)."""
     return {metric: evaluate_metric(frame, metric, s, config, splits) for metric, s in settings.items()}

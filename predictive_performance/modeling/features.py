@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 # Bytes per parameter / activation; keep in step with dbt var ``precision_bytes``.
-PRECISION_BYTES: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "amp": 2.0, "int8": 1.0, "int4": 0.5}
+PRECISION_BYTES: dict[str, float] = {
+    "fp64": 8.0, "fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "amp": 2.0, "fp8": 1.0, "fp4": 0.5, "int8": 1.0, "int4": 0.5,
+}
 
 CATEGORICAL_COLUMNS: tuple[str, ...] = (
     "precision",
@@ -38,6 +40,11 @@ CATEGORICAL_COLUMNS: tuple[str, ...] = (
     "model_type",
     "model_family",
     "modality",
+    # how the inputs arrive and what fixes them: a serving workload under a task's request set runs
+    # differently from a static batch (metrics not partitioned by workload learn it as a feature)
+    "workload",
+    "task",
+    "parallelism",
 )
 
 # (feature name, source column, transform); "log" is the natural log of a positive value, NaN otherwise.
@@ -69,6 +76,14 @@ _NUMERIC: tuple[tuple[str, str, str], ...] = (
     ("log_roofline_throughput", "roofline_throughput", "log"),
     ("compute_bound", "compute_bound", "raw"),
     ("log_model_memory_mb", "model_memory_mb", "log"),
+    ("log_active_parameters_million", "active_parameters_million", "log"),  # mixture-of-experts: per token
+    ("log_max_sequence_length", "max_sequence_length", "log"),
+    ("log_peak_fp64_tflops", "peak_fp64_tflops", "log"),
+    ("log_peak_tf32_tflops", "peak_tf32_tflops", "log"),
+    ("log_peak_fp8_tflops", "peak_fp8_tflops", "log"),
+    ("log_peak_fp4_tflops", "peak_fp4_tflops", "log"),
+    ("log_idle_power_w", "idle_power_w", "log"),
+    ("compiled", "compiled", "raw"),
 )
 
 # NVIDIA architectures whose tensor cores run FP32 matmuls as TF32 (PyTorch does so for
@@ -91,6 +106,8 @@ _DERIVED: tuple[str, ...] = (
     "log_weights_share_of_memory",
     "log_flops_per_batch",
     "log_roofline_batch_time_s",
+    # the system chose the batch (MLPerf offline / server: batch_size empty): its own case, not batch 1
+    "batch_chosen_by_system",
 )
 
 # The columns a frame needs before ``build_matrix`` can run on it.
@@ -119,6 +136,8 @@ class FeatureSpec:
     """The feature layout of one trained model: fixed at fit time, saved in the manifest."""
 
     categories: dict[str, list[str]] = field(default_factory=dict)
+    # the numeric features, in matrix order: every one this code builds, or those a saved version was fitted with
+    numeric: list[str] = field(default_factory=lambda: [name for name, _, _ in _NUMERIC] + list(_DERIVED))
 
     @classmethod
     def fit(cls, frame: pd.DataFrame) -> FeatureSpec:
@@ -133,7 +152,7 @@ class FeatureSpec:
 
     @property
     def numeric_names(self) -> list[str]:
-        return [name for name, _, _ in _NUMERIC] + list(_DERIVED)
+        return list(self.numeric)
 
     @property
     def names(self) -> list[str]:
@@ -145,18 +164,21 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
-        return cls(categories={k: list(v) for k, v in data["categories"].items()})
+        one_hot = {f"{column}={value}" for column, values in data["categories"].items() for value in values}
+        return cls(
+            categories={k: list(v) for k, v in data["categories"].items()},
+            numeric=[name for name in data["names"] if name not in one_hot],
+        )
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The float32 model matrix (rows x ``names``), built column by column, no per-row Python."""
         n = len(frame)
         out = np.empty((n, len(self.names)), dtype=np.float32)
-        position = 0
         raw: dict[str, np.ndarray] = {}
+        numeric: dict[str, np.ndarray] = {}
         for name, source, transform in _NUMERIC:
             values = raw.setdefault(source, _numeric(frame, source))
-            out[:, position] = _log(values) if transform == "log" else values
-            position += 1
+            numeric[name] = _log(values) if transform == "log" else values
         raw["tf32_capable"] = (
             (positions(frame["architecture"], sorted(TF32_ARCHITECTURES)) >= 0).astype(np.float64)
             if "architecture" in frame.columns
@@ -165,9 +187,10 @@ class FeatureSpec:
         raw["is_fp32"] = (
             (positions(frame["precision"], ["fp32"]) >= 0).astype(np.float64) if "precision" in frame.columns else np.zeros(n)
         )
-        for values in _derived(raw):
-            out[:, position] = values
-            position += 1
+        numeric.update(zip(_DERIVED, _derived(raw), strict=True))
+        for position, name in enumerate(self.numeric):
+            out[:, position] = numeric[name]
+        position = len(self.numeric)
         for column, vocabulary in self.categories.items():
             if not vocabulary:
                 continue
@@ -216,17 +239,20 @@ def _derived(raw: dict[str, np.ndarray]) -> Iterable[np.ndarray]:
     yield _log(raw["flops_per_item"] * raw["batch_size"])
     items_per_batch = raw["batch_size"] * np.where(np.isnan(raw["num_devices"]), 1.0, raw["num_devices"])
     yield _log(items_per_batch / raw["roofline_throughput"])
+    yield np.isnan(raw["batch_size"]).astype(np.float64)
 
 
 # --- catalog joins and roofline for configurations that were never measured -------------------
 
 MODEL_CATALOG_COLUMNS = (
     "model_family", "model_type", "modality", "parameters_million", "num_layers", "hidden_size", "num_heads",
-    "gflops_per_item", "reference_sequence_length", "reference_image_size",
+    "gflops_per_item", "reference_sequence_length", "reference_image_size", "active_parameters_million",
+    "max_sequence_length",
 )
 HARDWARE_CATALOG_COLUMNS = (
     "vendor", "device_class", "architecture", "release_year", "memory_gb", "memory_bandwidth_gbs",
-    "peak_fp32_tflops", "peak_fp16_tflops", "peak_bf16_tflops", "peak_int8_tops", "tdp_w", "compute_units",
+    "peak_fp64_tflops", "peak_fp32_tflops", "peak_tf32_tflops", "peak_fp16_tflops", "peak_bf16_tflops",
+    "peak_fp8_tflops", "peak_fp4_tflops", "peak_int8_tops", "tdp_w", "idle_power_w", "compute_units",
 )
 
 
@@ -263,7 +289,7 @@ def workload_features(configs: pd.DataFrame, models: pd.DataFrame, hardware: pd.
     if missing_hardware or frame["hardware_name"].isna().any():
         raise UnknownEntityError("hardware", missing_hardware or {"<no device for platform>"})
 
-    model_part = models.set_index("model_name")[list(MODEL_CATALOG_COLUMNS)]
+    model_part = models.set_index("model_name")[[c for c in MODEL_CATALOG_COLUMNS if c in models.columns]]
     hardware_cols = [c for c in HARDWARE_CATALOG_COLUMNS if c in hardware.columns] + ["hardware_platform"]
     hardware_part = hardware.set_index("hardware_name")[hardware_cols].rename(
         columns={"hardware_platform": "catalog_platform"}
@@ -298,10 +324,13 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
     fp16 = _coalesce(_numeric(frame, "peak_fp16_tflops"), fp32)
     bf16 = _coalesce(_numeric(frame, "peak_bf16_tflops"), fp16)
     int8 = _coalesce(_numeric(frame, "peak_int8_tops"), fp16)
+    fp8 = _coalesce(_numeric(frame, "peak_fp8_tflops"), fp16)
+    fp4 = _coalesce(_numeric(frame, "peak_fp4_tflops"), fp8)
     p = precision.to_numpy()
     peak = np.select(
-        [p == "fp32", np.isin(p, ["fp16", "amp"]), p == "bf16", np.isin(p, ["int8", "int4"])],
-        [fp32, fp16, bf16, int8],
+        [p == "fp64", p == "fp32", np.isin(p, ["fp16", "amp"]), p == "bf16", np.isin(p, ["int8", "int4"]), p == "fp8",
+         p == "fp4"],
+        [_numeric(frame, "peak_fp64_tflops"), fp32, fp16, bf16, int8, fp8, fp4],
         default=np.nan,
     )
     params = _numeric(frame, "parameters_million")

@@ -1,12 +1,14 @@
 """Model versions on disk, their rows in ``ml.model_registry`` / ``ml.evaluation``, and prediction.
 
-A version is a directory ``<artifacts>/models/<version>/`` holding each learner in its library's
-own format (XGBoost UBJSON, LightGBM text, CatBoost binary), the two quantile boosters, the
-neighbour reference matrix (``.npy``) and ``manifest.json``: the version id, metric, chosen
-learner and target formulation, every candidate's grouped-CV scores, hyperparameters, features,
-the data snapshot (load ids and rows used from each), conformal margins, the confidence
-calibrator, the evaluation summary and a SHA-256 of every file. No pickles: a version can be
-read by any later version of this code, or by hand.
+A version is a directory ``<artifacts>/models/<version>/`` holding, per partition of the metric
+(``partitions``), a folder ``partition-<n>/`` with each learner in its library's own format
+(XGBoost UBJSON, LightGBM text, CatBoost binary), the two quantile boosters and the neighbour
+reference matrix (``.npy``); and ``manifest.json``: the version id, metric, the partition columns
+and, per partition, its values, chosen learner and target formulation, every candidate's grouped-CV
+scores, hyperparameters, features, data snapshot, conformal margins and confidence calibrator; then
+the whole version's data snapshot (load ids and rows used from each), the evaluation summary and a
+SHA-256 of every file. No pickles: a version can be read by any later version of this code, or by
+hand (a version saved before partitions, ``manifest_schema`` 1, is one partition ``all``).
 
 A directory is written under a temporary name and renamed into place, so a reader never finds a
 half-written version. ``load_version`` reads only the manifest; the model files are opened the
@@ -39,9 +41,11 @@ from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
 from predictive_performance.modeling.features import FeatureSpec, workload_features
 from predictive_performance.modeling.learners import LEARNERS, boosting_library
+from predictive_performance.modeling.partitions import ALL, values_of
 from predictive_performance.modeling.training import (
     MetricEstimator,
     MetricModel,
+    PartitionModel,
     load_training_frame,
     trainable_metrics,
 )
@@ -52,7 +56,7 @@ from predictive_performance.settings import artifacts_dir
 from predictive_performance.vocabulary import metric_columns
 
 MANIFEST = "manifest.json"
-MANIFEST_SCHEMA = 1
+MANIFEST_SCHEMA = 2
 QUANTILE_FILES = {"lower": "quantile_lower.txt", "upper": "quantile_upper.txt"}
 NEIGHBOURS_FILE = "neighbours.npy"
 
@@ -114,11 +118,11 @@ def save_version(
     artifacts: str | Path | None = None,
     trained_seconds: float | None = None,
 ) -> ModelVersion:
-    """Write a trained model as a new version directory and return it (already loaded)."""
+    """Write a trained model (every partition) as a new version directory and return it (already loaded)."""
     trained_at = datetime.now(UTC)
     identity = json.dumps(
-        _clean({"settings": model.settings.to_dict(), "load_ids": model.load_ids, "config": config.to_dict(),
-                "at": trained_at.isoformat()}),
+        _clean({"settings": {p: part.settings.to_dict() for p, part in model.partitions.items()},
+                "load_ids": model.load_ids, "config": config.to_dict(), "at": trained_at.isoformat()}),
         sort_keys=True,
     )
     version = f"{model.metric}-{trained_at:%Y%m%dT%H%M%S}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
@@ -129,38 +133,28 @@ def save_version(
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        for fitted in model.learners.values():
-            fitted.save(staging / fitted.file_name)
-        for name, booster in model.quantiles.items():
-            booster.save_model(str(staging / QUANTILE_FILES[name]))
-        np.save(staging / NEIGHBOURS_FILE, model.neighbours.reference)
+        partitions = []
+        for number, (partition, part) in enumerate(model.partitions.items()):
+            folder = f"partition-{number}"
+            (staging / folder).mkdir()
+            _save_partition(part, staging / folder)
+            partitions.append({"partition": partition, "values": values_of(partition), "directory": folder,
+                               **_partition_manifest(part)})
         if evaluation is not None:
             evaluation.table.to_parquet(staging / "evaluation.parquet", index=False)
             evaluation.predictions.to_parquet(staging / "heldout_predictions.parquet", index=False)
-        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        files = {p.relative_to(staging).as_posix(): _sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()}
         manifest = _clean(
             {
                 "manifest_schema": MANIFEST_SCHEMA,
                 "version": version,
                 "metric": model.metric,
-                "algorithm": model.settings.algorithm,
-                "members": model.settings.members,
-                "target_formulation": model.settings.formulation,
-                "target": f"log({model.metric})" + (
-                    f" - log(reference {model.metric})" if model.settings.formulation == "efficiency" else ""
-                ),
-                "candidates": model.settings.candidates,
-                "formulation_scores": model.settings.formulation_scores,
-                "tuning": model.settings.tuning,
-                "hyperparameters": model.settings.params,
-                "rounds": model.settings.rounds,
-                "features": model.spec.to_dict(),
+                "partition_by": list(model.partition_by),
+                "algorithm": _by_partition(partitions, "algorithm"),
+                "target_formulation": _by_partition(partitions, "target_formulation"),
+                "partitions": partitions,
+                "untrained_partitions": model.untrained,
                 "data_snapshot": {"load_ids": model.load_ids, "rows": model.n_rows},
-                "known_hardware": sorted(model.known_hardware),
-                "known_models": sorted(model.known_models),
-                "conformal": model.bands.to_dict(),
-                "confidence": model.confidence.to_dict() if model.confidence else None,
-                "neighbours": model.neighbours.to_dict(),
                 "evaluation": evaluation.summary() if evaluation is not None else None,
                 "config": config.to_dict(),
                 "trained_at": trained_at.isoformat(),
@@ -178,6 +172,55 @@ def save_version(
     loaded = ModelVersion(root / version, manifest)
     loaded._model = model
     return loaded
+
+
+def _save_partition(part: PartitionModel, folder: Path) -> None:
+    """One partition's model files: learners, quantile boosters, neighbour references."""
+    for fitted in part.learners.values():
+        fitted.save(folder / fitted.file_name)
+    for name, booster in part.quantiles.items():
+        booster.save_model(str(folder / QUANTILE_FILES[name]))
+    np.save(folder / NEIGHBOURS_FILE, part.neighbours.reference)
+
+
+def _partition_manifest(part: PartitionModel) -> dict:
+    """What the manifest says about one partition's model (the fields a version had before partitions)."""
+    settings = part.settings
+    return {
+        "algorithm": settings.algorithm,
+        "members": settings.members,
+        "target_formulation": settings.formulation,
+        "target": f"log({part.metric})" + (
+            f" - log(reference {part.metric})" if settings.formulation == "efficiency" else ""
+        ),
+        "candidates": settings.candidates,
+        "formulation_scores": settings.formulation_scores,
+        "tuning": settings.tuning,
+        "hyperparameters": settings.params,
+        "rounds": settings.rounds,
+        "features": part.spec.to_dict(),
+        "data_snapshot": {"load_ids": part.load_ids, "rows": part.n_rows},
+        "known_hardware": sorted(part.known_hardware),
+        "known_models": sorted(part.known_models),
+        "conformal": part.bands.to_dict(),
+        "confidence": part.confidence.to_dict() if part.confidence else None,
+        "neighbours": part.neighbours.to_dict(),
+    }
+
+
+def _by_partition(partitions: list[dict], key: str) -> str:
+    """One field over the partitions: the value where they agree, else ``partition: value; ...``."""
+    values = [entry[key] for entry in partitions]
+    if len(set(values)) == 1:
+        return values[0]
+    return "; ".join(f"{entry['partition']}: {entry[key]}" for entry in partitions)
+
+
+def partition_entries(manifest: dict) -> list[dict]:
+    """The manifest's partitions; a version saved before partitions is the one partition ``all``."""
+    if "partitions" in manifest:
+        return manifest["partitions"]
+    return [{**manifest, "partition": ALL, "values": {}, "directory": "."}]
 
 
 # --- loading (lazy) ------------------------------------------------------------------------------
@@ -219,41 +262,57 @@ class ModelVersion:
                 raise ModelArtifactError(self.version, file, "is missing")
             if _sha256(file) != digest:
                 raise ModelArtifactError(self.version, file, "is corrupt (its checksum differs from the manifest's)")
-        settings = MetricSettings(
-            metric=m["metric"], formulation=m["target_formulation"], algorithm=m["algorithm"], members=m["members"],
-            params=m["hyperparameters"], rounds=m["rounds"], candidates=m["candidates"],
-            formulation_scores=m["formulation_scores"], tuning=m["tuning"],
-        )
         n_jobs = m["config"].get("n_jobs", 2)
-        learners = {
-            name: cls.from_path(self.path / cls.file_name, n_jobs)
-            for name, cls in LEARNERS.items()
-            if (self.path / cls.file_name).exists()
+        partitions = {
+            entry["partition"]: _load_partition(m["metric"], entry, self.path / entry["directory"], n_jobs)
+            for entry in partition_entries(m)
         }
-        lgb = boosting_library("lightgbm")  # the libraries load when a version's files are opened, not on import
-
-        quantiles = {name: lgb.Booster(model_file=str(self.path / f)) for name, f in QUANTILE_FILES.items()}
         return MetricModel(
             metric=m["metric"],
-            settings=settings,
-            spec=FeatureSpec.from_dict(m["features"]),
-            learners=learners,
-            quantiles=quantiles,
-            bands=ConformalBands.from_dict(m["conformal"]),
-            neighbours=NeighbourIndex.from_dict(m["neighbours"], np.load(self.path / NEIGHBOURS_FILE)),
-            confidence=ConfidenceModel.from_dict(m["confidence"]) if m.get("confidence") else None,
-            known_hardware=frozenset(m["known_hardware"]),
-            known_models=frozenset(m["known_models"]),
-            n_rows=m["data_snapshot"]["rows"],
-            load_ids=m["data_snapshot"]["load_ids"],
-            n_jobs=n_jobs,
+            partition_by=tuple(m.get("partition_by", ())),
+            partitions=partitions,
+            untrained=dict(m.get("untrained_partitions", {})),
         )
 
-    def predict(self, frame: pd.DataFrame, components: bool = False, matrix: np.ndarray | None = None) -> pd.DataFrame:
+    def predict(
+        self, frame: pd.DataFrame, components: bool = False, matrices: dict[tuple[str, ...], np.ndarray] | None = None
+    ) -> pd.DataFrame:
         """``<metric>_pred / _lower / _upper / _confidence`` and ``model_version``, one row per input row."""
-        out = self.model.predict(frame, components=components, matrix=matrix)
+        out = self.model.predict(frame, components=components, matrices=matrices)
         out["model_version"] = self.version
         return out
+
+
+def _load_partition(metric: str, entry: dict, folder: Path, n_jobs: int) -> PartitionModel:
+    """One partition's model from its manifest entry and folder."""
+    settings = MetricSettings(
+        metric=metric, formulation=entry["target_formulation"], algorithm=entry["algorithm"], members=entry["members"],
+        params=entry["hyperparameters"], rounds=entry["rounds"], candidates=entry["candidates"],
+        formulation_scores=entry["formulation_scores"], tuning=entry["tuning"],
+    )
+    learners = {
+        name: cls.from_path(folder / cls.file_name, n_jobs)
+        for name, cls in LEARNERS.items()
+        if (folder / cls.file_name).exists()
+    }
+    lgb = boosting_library("lightgbm")  # the libraries load when a version's files are opened, not on import
+
+    quantiles = {name: lgb.Booster(model_file=str(folder / f)) for name, f in QUANTILE_FILES.items()}
+    return PartitionModel(
+        metric=metric,
+        settings=settings,
+        spec=FeatureSpec.from_dict(entry["features"]),
+        learners=learners,
+        quantiles=quantiles,
+        bands=ConformalBands.from_dict(entry["conformal"]),
+        neighbours=NeighbourIndex.from_dict(entry["neighbours"], np.load(folder / NEIGHBOURS_FILE)),
+        confidence=ConfidenceModel.from_dict(entry["confidence"]) if entry.get("confidence") else None,
+        known_hardware=frozenset(entry["known_hardware"]),
+        known_models=frozenset(entry["known_models"]),
+        n_rows=entry["data_snapshot"]["rows"],
+        load_ids=entry["data_snapshot"]["load_ids"],
+        n_jobs=n_jobs,
+    )
 
 
 def load_version(version: str, artifacts: str | Path | None = None) -> ModelVersion:
@@ -319,12 +378,9 @@ def predict(
     if not versions:
         raise FileNotFoundError(f"no trained model versions under {models_dir(artifacts)}: train first")
     parts = []
-    layout, matrix = None, None  # metrics with the same feature layout share one model matrix
+    matrices: dict[tuple[str, ...], np.ndarray] = {}  # models with the same feature layout share one model matrix
     for metric, version in versions.items():
-        spec = version.model.spec
-        if spec.names != layout:
-            layout, matrix = spec.names, spec.matrix(frame)
-        predicted = version.predict(frame, components=components, matrix=matrix)
+        predicted = version.predict(frame, components=components, matrices=matrices)
         parts.append(predicted.rename(columns={"model_version": f"{metric}_model_version"}))
     out = pd.concat(parts, axis=1)
     out["model_version"] = ",".join(v.version for v in versions.values())
@@ -346,6 +402,7 @@ def registry_rows(versions: list[ModelVersion]) -> pd.DataFrame:
     rows = []
     for v in versions:
         m = v.manifest
+        entries = partition_entries(m)
         rows.append(
             {
                 "model_version": m["version"],
@@ -356,17 +413,23 @@ def registry_rows(versions: list[ModelVersion]) -> pd.DataFrame:
                 "n_rows": m["data_snapshot"]["rows"],
                 "load_ids": sorted(m["data_snapshot"]["load_ids"]),
                 "data_snapshot": json.dumps(m["data_snapshot"]),
-                "features": list(m["features"]["names"]),
-                "hyperparameters": json.dumps(m["hyperparameters"]),
-                "candidate_scores": json.dumps(m["candidates"]),
-                "formulation_scores": json.dumps(m["formulation_scores"]),
-                "conformal_margins": json.dumps(m["conformal"]),
+                "partitions": [e["partition"] for e in entries],
+                "features": list(dict.fromkeys(n for e in entries for n in e["features"]["names"])),
+                "hyperparameters": _per_partition(entries, "hyperparameters"),
+                "candidate_scores": _per_partition(entries, "candidates"),
+                "formulation_scores": _per_partition(entries, "formulation_scores"),
+                "conformal_margins": _per_partition(entries, "conformal"),
                 "evaluation_summary": json.dumps(m["evaluation"]),
                 "artifact_path": str(v.path),
                 "manifest": json.dumps(m),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _per_partition(entries: list[dict], key: str) -> str:
+    """One manifest field of every partition, as JSON by partition label."""
+    return json.dumps({entry["partition"]: entry[key] for entry in entries})
 
 
 def evaluation_rows(versions: list[ModelVersion], evaluations: dict[str, EvaluationResult]) -> pd.DataFrame:

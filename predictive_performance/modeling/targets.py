@@ -4,8 +4,8 @@ The efficiency formulation fits ``log y - log reference``, where the reference i
 device would show (``REFERENCES``, named by each ``Metric.reference``): the roofline for
 throughput, the roofline time of one batch for latency, the weights' footprint for memory, the
 rated power for power. A device faster than every training device is then predicted faster, which
-trees over spec features cannot do on their own. The same functions decide which rows are
-physically possible to learn from.
+trees over spec features cannot do on their own. Rows faster than physics allows never get here:
+dbt marks them ``is_implausible`` and leaves them out of ``marts.training_features``.
 """
 
 from __future__ import annotations
@@ -76,37 +76,10 @@ def offset(frame: pd.DataFrame, name: str | Metric, formulation: str) -> np.ndar
     raise ValueError(f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}")
 
 
-def best_compute_roof(frame: pd.DataFrame) -> np.ndarray:
-    """Items/s if every FLOP ran at the device's fastest published dense rate, whatever the precision.
-
-    An upper bound no measurement can beat: "fp32" training may run on TF32 tensor cores, so the
-    bound uses the best rate the device has (FP16 / BF16 tensor, INT8 for integer precisions).
-    """
-    rates = [column_values(frame, "peak_fp32_tflops"), column_values(frame, "peak_fp16_tflops"), column_values(frame, "peak_bf16_tflops")]
-    best = np.fmax.reduce(rates)
-    if "precision" in frame.columns:
-        integer = frame["precision"].astype("object").isin(["int8", "int4"]).to_numpy()
-        best = np.where(integer, np.fmax(best, column_values(frame, "peak_int8_tops")), best)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return best * 1e12 * _devices(frame) / column_values(frame, "flops_per_item")
-
-
-def physically_possible(frame: pd.DataFrame) -> np.ndarray:
-    """False for rows whose throughput beats ``best_compute_roof``: a wrong number, not a fast device.
-
-    On the Lambda data these are 16 NCF rows on 4x / 8x H100 SXM5 at 1.0-2.2x the dense tensor
-    peak, next to replicates 30x lower; every other row stays below 0.55x. Such rows would teach
-    the models that a device can beat physics. Rows without a bound are kept.
-    """
-    throughput = column_values(frame, metric("throughput").column)
-    bound = best_compute_roof(frame)
-    return ~(np.isfinite(throughput) & np.isfinite(bound) & (throughput > bound))
-
-
 def metric_rows(frame: pd.DataFrame, name: str | Metric, formulations: tuple[str, ...] = FORMULATIONS) -> pd.DataFrame:
-    """Rows usable for a metric: physically possible, a positive measurement, finite offsets."""
+    """Rows usable for a metric: a positive measurement and finite offsets."""
     y = column_values(frame, metric(name).column)
-    ok = np.isfinite(y) & (y > 0) & physically_possible(frame)
+    ok = np.isfinite(y) & (y > 0)
     for formulation in formulations:
         ok &= np.isfinite(offset(frame, name, formulation))
     return frame.loc[ok].reset_index(drop=True)

@@ -1,8 +1,11 @@
-"""One model per metric: the learners (``learners.LEARNERS``) tuned in grouped folds, plus their average.
+"""One model per metric and partition: the learners (``learners.LEARNERS``) tuned in grouped folds, plus their average.
 
-For each metric with data ``MetricEstimator(config).fit(frame, metric)`` runs these steps (1-3 in
-``tuning``: ``screen_formulations``, ``search_learner``, ``choose_learners``; 4 here, in
-``fit_metric_model``):
+A metric's rows are first split by its partition columns (``partitions``: a per-token latency is
+never fitted with a per-batch one); ``MetricModel`` holds one ``PartitionModel`` per partition with
+at least ``min_rows`` usable rows and predicts each row with its partition's model (no figure where
+its partition has none). For each partition ``MetricEstimator(config).fit(frame, metric)`` runs
+these steps (1-3 in ``tuning``: ``screen_formulations``, ``search_learner``, ``choose_learners``;
+4 here, in ``fit_metric_model``), with the partition's share of the budget:
 
 1. **Target formulation.** Every target is fitted in log space, either directly
    (``log y``) or as an *efficiency* against a physics reference (``log y - log reference``:
@@ -36,7 +39,7 @@ sample-sized fits are, if anything, wide for models fitted on more rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,6 +60,7 @@ from predictive_performance.modeling.crossval import cross_validate, tuning_fold
 from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import SCHEMES, search_sample
 from predictive_performance.modeling.learners import Learner, learner
+from predictive_performance.modeling.partitions import SEARCHED_ROWS, partition_config, row_partitions, split_rows
 from predictive_performance.modeling.targets import column_values, metric_rows, offset
 from predictive_performance.modeling.tuning import MetricSettings, SchemeOOF, tune_metric
 from predictive_performance.progress import step
@@ -65,20 +69,40 @@ if TYPE_CHECKING:
     import lightgbm as lgb
 
 
+def metric_partitions(
+    frame: pd.DataFrame, metric: str | vocabulary.Metric, config: TrainingConfig = TrainingConfig()
+) -> dict[str, pd.DataFrame]:
+    """The usable rows of every partition of ``metric`` (largest first), trainable or not."""
+    return split_rows(metric_rows(frame, metric, config.formulations), metric)
+
+
+def trainable_partitions(
+    frame: pd.DataFrame, metric: str | vocabulary.Metric, config: TrainingConfig = TrainingConfig()
+) -> dict[str, pd.DataFrame]:
+    """The partitions of ``metric`` with at least ``min_rows`` usable rows."""
+    return {p: rows for p, rows in metric_partitions(frame, metric, config).items() if len(rows) >= config.min_rows}
+
+
 def trainable_metrics(frame: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> list[str]:
-    """Metrics with at least ``min_rows`` usable rows."""
-    return [m for m in vocabulary.metric_columns() if len(metric_rows(frame, m, config.formulations)) >= config.min_rows]
+    """Metrics with at least one partition of ``min_rows`` usable rows."""
+    return [m for m in vocabulary.metric_columns() if trainable_partitions(frame, m, config)]
+
+
+# Device facts the features read that ``marts.training_features`` may not carry itself.
+HARDWARE_FACTS: tuple[str, ...] = (
+    "peak_fp16_tflops", "peak_bf16_tflops", "peak_int8_tops", "peak_fp64_tflops", "peak_tf32_tflops",
+    "peak_fp8_tflops", "peak_fp4_tflops", "idle_power_w",
+)
 
 
 def load_training_frame(warehouse) -> pd.DataFrame:
-    """``marts.training_features`` plus the device's other peak rates from ``marts.dim_hardware``."""
+    """``marts.training_features`` plus the device facts it lacks (``HARDWARE_FACTS``) from ``marts.dim_hardware``."""
+    present = set(warehouse.query("select * from marts.training_features limit 0").columns)
+    available = set(warehouse.query("select * from marts.dim_hardware limit 0").columns)
+    joined = "".join(f", hardware.{c}" for c in HARDWARE_FACTS if c in available and c not in present)
     return warehouse.query(
-        """
-        select
-            features.*,
-            hardware.peak_fp16_tflops,
-            hardware.peak_bf16_tflops,
-            hardware.peak_int8_tops
+        f"""
+        select features.*{joined}
         from marts.training_features as features
         left join marts.dim_hardware as hardware
             on features.hardware_name = hardware.hardware_name
@@ -91,8 +115,8 @@ def load_training_frame(warehouse) -> pd.DataFrame:
 
 
 @dataclass
-class MetricModel:
-    """Everything needed to predict one metric for any configuration, vectorised."""
+class PartitionModel:
+    """Everything needed to predict one metric in one partition for any configuration, vectorised."""
 
     metric: str
     settings: MetricSettings
@@ -146,6 +170,77 @@ class MetricModel:
         return out
 
 
+@dataclass
+class MetricModel:
+    """One metric's ``PartitionModel`` per partition (by label, largest first); rows go to their partition's.
+
+    ``partition_by``: the columns the partitions were made of (the metric's, when it was trained);
+    ``untrained``: partitions with too few rows for a model, with their usable rows.
+    """
+
+    metric: str
+    partition_by: tuple[str, ...]
+    partitions: dict[str, PartitionModel]
+    untrained: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        return sum(part.n_rows for part in self.partitions.values())
+
+    @property
+    def load_ids(self) -> dict[str, int]:
+        """Rows used from each load, over every partition."""
+        out: dict[str, int] = {}
+        for part in self.partitions.values():
+            for load, rows in part.load_ids.items():
+                out[load] = out.get(load, 0) + rows
+        return out
+
+    @property
+    def settings(self) -> dict[str, MetricSettings]:
+        """What tuning chose, by partition (what ``evaluation.evaluate_metric`` refits)."""
+        return {partition: part.settings for partition, part in self.partitions.items()}
+
+    @property
+    def primary_partition(self) -> str:
+        """The default partition (static batch, per-batch latency, accelerator power) if trained, else the largest."""
+        default = row_partitions(pd.DataFrame(index=[0]), self.metric, self.partition_by)[0]
+        return default if default in self.partitions else next(iter(self.partitions))
+
+    @property
+    def primary(self) -> PartitionModel:
+        """The model of ``primary_partition``."""
+        return self.partitions[self.primary_partition]
+
+    def partition_of(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's partition label."""
+        return row_partitions(frame, self.metric, self.partition_by)
+
+    def predict(
+        self, frame: pd.DataFrame, components: bool = False, matrices: dict[tuple[str, ...], np.ndarray] | None = None
+    ) -> pd.DataFrame:
+        """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence``, each row by its partition's model.
+
+        A row whose partition has no model gets NaN: never another partition's figure.
+        ``matrices``: model matrices of the whole ``frame`` by feature layout, shared with other metrics.
+        """
+        matrices = {} if matrices is None else matrices
+        labels = self.partition_of(frame)
+        parts = []
+        for label, part in self.partitions.items():
+            rows = np.flatnonzero(labels == label)
+            if len(rows) == len(frame):
+                layout = tuple(part.spec.names)
+                if layout not in matrices:
+                    matrices[layout] = part.spec.matrix(frame)
+                parts.append(part.predict(frame, components, matrices[layout]).set_axis(rows))
+            elif len(rows):
+                parts.append(part.predict(frame.iloc[rows], components).set_axis(rows))
+        if not parts:
+            return pd.DataFrame(np.nan, index=frame.index, columns=list(vocabulary.metric(self.metric).figures))
+        return pd.concat(parts).reindex(range(len(frame))).set_axis(frame.index)
+
+
 def fit_metric_model(
     frame: pd.DataFrame,
     settings: MetricSettings,
@@ -153,8 +248,8 @@ def fit_metric_model(
     with_confidence: bool = True,
     member_oof: dict[str, SchemeOOF] | None = None,
     regimes: tuple[str, ...] = SCHEMES,
-) -> MetricModel:
-    """Refit a tuned setting on ``frame``: learners, quantile bands, margins, neighbours, confidence.
+) -> PartitionModel:
+    """Refit a tuned setting on ``frame`` (one partition's rows): learners, quantiles, margins, neighbours, confidence.
 
     ``with_confidence=False`` (used inside evaluation folds) fits only the learners the point
     prediction needs and skips the confidence calibrator; intervals are still calibrated, for the
@@ -191,7 +286,7 @@ def fit_metric_model(
             }
         confidence = _fit_confidence(target_search, settings, bands, band_oof, member_oof)
     load_ids = rows["load_id"].value_counts().sort_index().to_dict() if "load_id" in rows else {}
-    return MetricModel(
+    return PartitionModel(
         metric=metric,
         settings=settings,
         spec=spec,
@@ -228,25 +323,43 @@ def _fit_confidence(target, settings, bands, band_oof, member_oof) -> Confidence
 
 
 class MetricEstimator:
-    """Tune, choose and fit the model of one metric, in the scikit-learn manner.
+    """Tune, choose and fit the models of one metric, one per partition, in the scikit-learn manner.
 
-    ``fit`` learns ``settings_`` (what tuning chose), ``member_oof_`` (each learner's out-of-fold
-    predictions by scheme, which calibrated the confidence) and ``model_`` (the ``MetricModel``).
+    ``fit`` learns, by partition label, ``settings_`` (what tuning chose) and ``member_oof_`` (each
+    learner's out-of-fold predictions by scheme, which calibrated the confidence), and ``model_``
+    (the ``MetricModel``). The time budget is shared among the partitions in proportion to their
+    rows; a small one gets the learners' defaults (``partitions.partition_config``).
     """
 
     def __init__(self, config: TrainingConfig = TrainingConfig()) -> None:
         self.config = config
 
     def fit(self, frame: pd.DataFrame, metric: str | vocabulary.Metric) -> MetricEstimator:
-        self.settings_, self.member_oof_ = tune_metric(frame, metric, self.config)
-        with step("training", f"{self.settings_.metric}: final fit and calibration") as advance:
-            self.model_ = fit_metric_model(frame, self.settings_, self.config, member_oof=self.member_oof_)
-            advance(self.model_.n_rows, detail=f"{self.settings_.algorithm} on {self.model_.n_rows:,} rows")
+        metric = vocabulary.metric(metric)
+        every = metric_partitions(frame, metric, self.config)
+        trained = {p: rows for p, rows in every.items() if len(rows) >= self.config.min_rows}
+        if not trained:
+            raise ValueError(f"{metric.column}: no partition has {self.config.min_rows} usable rows ({_sizes(every)})")
+        searched = sum(len(rows) for rows in trained.values() if len(rows) >= SEARCHED_ROWS)
+        self.settings_, self.member_oof_, models = {}, {}, {}
+        for partition, rows in trained.items():
+            config = partition_config(self.config, len(rows), searched)
+            settings, member_oof = tune_metric(rows, metric, config)
+            with step("training", f"{metric.column} [{partition}]: final fit and calibration") as advance:
+                models[partition] = fit_metric_model(rows, settings, config, member_oof=member_oof)
+                advance(len(rows), detail=f"{settings.algorithm} on {len(rows):,} rows")
+            self.settings_[partition], self.member_oof_[partition] = settings, member_oof
+        untrained = {p: len(rows) for p, rows in every.items() if p not in trained}
+        self.model_ = MetricModel(metric.column, metric.partition_by, models, untrained)
         return self
 
     def predict(self, frame: pd.DataFrame, components: bool = False) -> pd.DataFrame:
         """The fitted model's ``<metric>_pred / _lower / _upper / _confidence`` columns."""
         return self.model_.predict(frame, components=components)
+
+
+def _sizes(partitions: dict[str, pd.DataFrame]) -> str:
+    return ", ".join(f"{p}: {len(rows)}" for p, rows in partitions.items()) or "no usable rows"
 
 
 def train_metric(frame: pd.DataFrame, metric: str, config: TrainingConfig = TrainingConfig()) -> MetricModel:

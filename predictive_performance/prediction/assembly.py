@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from predictive_performance.modeling import ModelVersion, workload_features
+from predictive_performance.modeling import MetricModel, ModelVersion, workload_features
 from predictive_performance.modeling import predict as predict_frame
 from predictive_performance.names import map_distinct
 from predictive_performance.prediction.plausibility import contradictions, lowered
@@ -33,6 +33,10 @@ CONFIG_COLUMNS = (
     "mode",
     "sequence_length",
     "image_size",
+    "workload",
+    "task",
+    "latency_kind",
+    "power_scope",
 )
 NOTE_SEPARATOR = " | "  # between the notes of one row in tables and CSV files
 
@@ -72,7 +76,7 @@ def predict_resolved(
         measured = out[f"{kind}_name"].map(catalog.set_index(f"{kind}_name")["is_measured"])
         out[f"{kind}_measured"] = measured.fillna(False).astype(bool)
     out["fallback"] = frame["fallback"].reset_index(drop=True).to_numpy()
-    out["notes"] = _notes(frame, out, versions, contradicted)
+    out["notes"] = _notes(frame, out, features, versions, contradicted)
     return out, features
 
 
@@ -82,9 +86,14 @@ def split_notes(notes: object) -> list[str]:
 
 
 def _notes(
-    frame: pd.DataFrame, out: pd.DataFrame, versions: Mapping[str, ModelVersion], contradicted: list[np.ndarray]
+    frame: pd.DataFrame,
+    out: pd.DataFrame,
+    features: pd.DataFrame,
+    versions: Mapping[str, ModelVersion],
+    contradicted: list[np.ndarray],
 ) -> np.ndarray:
-    """Each row's notes: resolution's, contradictions, catalog-only devices and models, metrics without a model."""
+    """Each row's notes: resolution's, contradictions, catalog-only devices and models, metrics without a model
+    and metrics without a model for the row's partition."""
     notes = [frame["notes"].reset_index(drop=True).map(NOTE_SEPARATOR.join).to_numpy(dtype=object), *contradicted]
     for kind, what in (("hardware", "specs"), ("model", "facts")):
         said = map_distinct(
@@ -95,7 +104,20 @@ def _notes(
     if untrained:
         missing = f"no trained model for {', '.join(untrained)} (no measurements yet)"
         notes.append(np.full(len(out), missing, dtype=object))
+    notes += [_partition_notes(features, version.model) for version in versions.values()]
     return _joined(notes)
+
+
+def _partition_notes(features: pd.DataFrame, model: MetricModel) -> np.ndarray:
+    """A note on each row whose partition (latency kind, power scope, workload) the metric has no model for."""
+    labels = model.partition_of(features)
+    trained = ", ".join(model.partitions)
+    said = map_distinct(
+        pd.Series(labels),
+        lambda label: f"no {model.metric} model for {label} (trained for {trained}): left empty rather than "
+        "answered by another partition's model",
+    )
+    return np.where(np.isin(labels, list(model.partitions)), "", said.to_numpy(dtype=object))
 
 
 def _joined(notes: list[np.ndarray]) -> np.ndarray:

@@ -5,7 +5,8 @@ formulation), so contributions are in log units and add up:
 ``log(prediction) = base_value + sum(contribution) + reference_offset``. ``factor`` =
 ``exp(contribution)`` is the multiplicative effect on the metric. When the chosen model is the
 ensemble, each member (XGBoost, LightGBM, CatBoost) is explained with its own TreeExplainer and
-the contributions are averaged, as the point prediction averages them.
+the contributions are averaged, as the point prediction averages them. The model explained is the
+one of the row's partition (``modeling.partitions``); a metric without one for it is left out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictive_performance.modeling import ModelVersion
+from predictive_performance.modeling import ModelVersion, PartitionModel
 from predictive_performance.modeling.targets import offset
 from predictive_performance.vocabulary import metric
 
@@ -25,26 +26,32 @@ from predictive_performance.vocabulary import metric
 class ShapExplainer:
     """TreeSHAP contributions for predictions of saved model versions.
 
-    Keeps the TreeExplainer of each (version, learner) it has built: building one walks every tree.
+    Keeps the TreeExplainer of each (version, partition, learner) it has built: building one walks every tree.
     """
 
     def __init__(self) -> None:
-        self._explainers: dict[tuple[str, str], Any] = {}
+        self._explainers: dict[tuple[str, str, str], Any] = {}
 
     def explain(
         self, features: pd.DataFrame, versions: Mapping[str, ModelVersion], columns: Iterable[str]
     ) -> dict[str, dict]:
-        """Metric key -> the explanation of the first row of ``features`` for each metric column given."""
+        """Metric key -> the explanation of the first row of ``features`` for each metric column given
+        whose model has the row's partition."""
         row = features.iloc[[0]]
-        return {metric(column).key: self._explain_metric(row, column, versions[column]) for column in columns}
+        out = {}
+        for column in columns:
+            partition = versions[column].model.partition_of(row)[0]
+            if partition in versions[column].model.partitions:
+                out[metric(column).key] = self._explain_metric(row, column, versions[column], partition)
+        return out
 
-    def _explain_metric(self, row: pd.DataFrame, column: str, version: ModelVersion) -> dict[str, Any]:
-        model = version.model
+    def _explain_metric(self, row: pd.DataFrame, column: str, version: ModelVersion, partition: str) -> dict[str, Any]:
+        model = version.model.partitions[partition]
         X = model.spec.matrix(row)
         members = list(model.settings.members)
         values, bases = [], []
         for algorithm in members:
-            explainer = self._tree_explainer(version, algorithm)
+            explainer = self._tree_explainer(version.version, partition, model, algorithm)
             values.append(np.asarray(explainer.shap_values(X), dtype=float).reshape(len(X), -1)[0])
             bases.append(float(np.ravel(explainer.expected_value)[0]))
         contribution = np.mean(values, axis=0)
@@ -58,6 +65,7 @@ class ShapExplainer:
         )
         return {
             "metric": column,
+            "partition": partition,
             "model_version": version.version,
             "explained": explained,
             "target": version.manifest.get("target"),
@@ -67,15 +75,15 @@ class ShapExplainer:
             "features": _contributions(model.spec.names, X[0], contribution, dict(zip(members, values, strict=True))),
         }
 
-    def _tree_explainer(self, version: ModelVersion, algorithm: str) -> Any:
-        explainer = self._explainers.get((version.version, algorithm))
+    def _tree_explainer(self, version: str, partition: str, model: PartitionModel, algorithm: str) -> Any:
+        explainer = self._explainers.get((version, partition, algorithm))
         if explainer is None:
             with warnings.catch_warnings():  # shap's colour maps use matplotlib calls it is deprecating
                 warnings.simplefilter("ignore", PendingDeprecationWarning)
                 import shap  # heavy: imported only when explanations are asked for
 
-            explainer = shap.TreeExplainer(version.model.learners[algorithm].booster_)
-            self._explainers[(version.version, algorithm)] = explainer
+            explainer = shap.TreeExplainer(model.learners[algorithm].booster_)
+            self._explainers[(version, partition, algorithm)] = explainer
         return explainer
 
 

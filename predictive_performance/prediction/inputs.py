@@ -2,6 +2,12 @@
 
 Counts (batch size, devices, input sizes) are parsed here, once, so that every bad cell is reported
 with its row and column instead of failing later inside the feature code.
+
+What the figures are to mean is part of a configuration: ``workload`` (default ``static_batch``),
+``task``, ``latency_kind`` and ``power_scope`` (default ``accelerators``). The latency kind defaults
+to the one the workload measures (per output token when serving, per query at the 90th percentile
+for an MLPerf stream, per batch otherwise), and ``batch_size`` may stay empty only where the system
+chooses the batch (MLPerf offline / server); elsewhere it defaults to 1.
 """
 
 from __future__ import annotations
@@ -14,16 +20,31 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.ingest.validation import INTEGER_LIMIT
+from predictive_performance.vocabulary import (
+    DEFAULT_LATENCY_KIND,
+    DEFAULT_POWER_SCOPE,
+    DEFAULT_WORKLOAD,
+    LATENCY_KINDS,
+    POWER_SCOPES,
+    SYSTEM_BATCHED_WORKLOADS,
+    WORKLOADS,
+)
 
 # What a configuration is made of; any other column of an input file (metrics, a previous
 # prediction's figures, notes and versions) is ignored, so predict reads its own output back.
 CONFIGURATION_COLUMNS = (
     "model_name", "model_type", "hardware_name", "hardware_platform", "num_devices", "batch_size", "precision",
-    "mode", "sequence_length", "image_size",
+    "mode", "sequence_length", "image_size", "workload", "task", "latency_kind", "power_scope",
 )
 REQUIRED_INPUT = ("model_name", "batch_size", "precision", "mode")
 NUMERIC_INPUT = ("batch_size", "num_devices", "sequence_length", "image_size")
-DEFAULTS: dict[str, Any] = {"batch_size": 1, "precision": "fp32", "mode": "inference"}
+DEFAULTS: dict[str, Any] = {"precision": "fp32", "mode": "inference"}
+DEFAULT_BATCH_SIZE = 1
+SEMANTIC_INPUT: dict[str, frozenset[str]] = {
+    "workload": WORKLOADS, "latency_kind": LATENCY_KINDS, "power_scope": POWER_SCOPES,
+}
+# the latency a workload measures, where it is not one batch
+WORKLOAD_LATENCY_KIND: dict[str, str] = {"serving": "token", "single_stream": "query_p90", "multi_stream": "query_p90"}
 
 
 def read_configurations(path: str | Path, require_settings: bool = True) -> pd.DataFrame:
@@ -46,8 +67,10 @@ def read_configurations(path: str | Path, require_settings: bool = True) -> pd.D
     if missing:
         raise ValueError(f"{path}: missing column(s): {', '.join(missing)}")
     problems = _parse_counts(frame, frame["input_row"], "row")
+    workload = frame["workload"].astype(str).str.strip().str.lower() if "workload" in frame else None
+    system_batched = workload.isin(SYSTEM_BATCHED_WORKLOADS) if workload is not None else False
     for column in needed:
-        empty = frame[column].isna()
+        empty = frame[column].isna() & ~(system_batched if column == "batch_size" else False)
         problems += [f"row {row}, column {column}: empty" for row in frame.loc[empty, "input_row"]]
     if problems:
         raise _input_error(f"{path}: ", problems)
@@ -70,13 +93,38 @@ def configuration_frame(configs: Sequence[dict] | pd.DataFrame) -> pd.DataFrame:
     problems = _parse_counts(frame, range(1, len(frame) + 1), "configuration")
     unnamed = np.flatnonzero(frame["model_name"].map(_blank).to_numpy())
     problems += [f"configuration {position + 1}, column model_name: empty" for position in unnamed]
+    problems += _parse_semantics(frame)
     if problems:
         raise _input_error("", problems)
+    batch = frame["batch_size"] if "batch_size" in frame else pd.Series(None, index=frame.index, dtype=object)
+    system_batched = frame["workload"].isin(SYSTEM_BATCHED_WORKLOADS)
+    frame["batch_size"] = batch.where(batch.notna() | system_batched, DEFAULT_BATCH_SIZE)
     for column, default in DEFAULTS.items():
         frame[column] = frame[column].where(frame[column].notna(), default) if column in frame else default
     if "model_type" not in frame.columns:
         frame["model_type"] = None
     return frame
+
+
+def _parse_semantics(frame: pd.DataFrame) -> list[str]:
+    """Canonical workload, latency kind and power scope in place, defaults filled; one problem per unknown value."""
+    problems = []
+    for column, allowed in SEMANTIC_INPUT.items():
+        given = frame[column] if column in frame else pd.Series(None, index=frame.index, dtype=object)
+        values = given.astype(object).map(lambda v: None if _blank(v) else str(v).strip().lower())
+        for position in np.flatnonzero((values.notna() & ~values.isin(allowed)).to_numpy()):
+            problems.append(
+                f"configuration {position + 1}, column {column}: unknown {values.iloc[position]!r} "
+                f"(expected one of {', '.join(sorted(allowed))})"
+            )
+        frame[column] = values
+    frame["workload"] = frame["workload"].fillna(DEFAULT_WORKLOAD)
+    kind = frame["latency_kind"].fillna(frame["workload"].map(WORKLOAD_LATENCY_KIND))
+    frame["latency_kind"] = kind.fillna(DEFAULT_LATENCY_KIND)
+    frame["power_scope"] = frame["power_scope"].fillna(DEFAULT_POWER_SCOPE)
+    if "task" not in frame.columns:
+        frame["task"] = None
+    return problems
 
 
 def _blank(value: Any) -> bool:

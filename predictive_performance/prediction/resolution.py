@@ -123,7 +123,8 @@ class CatalogResolver:
         Adds ``notes`` (lists) and ``fallback`` (a dict per row where a similar entry was used).
         """
         frame = self.names.normalise(configuration_frame(configs))
-        frame["batch_size"] = frame["batch_size"].astype("int64")
+        batch = pd.to_numeric(frame["batch_size"])  # empty only where the system chooses the batch
+        frame["batch_size"] = batch.astype("int64") if batch.notna().all() else batch.astype("float64")
         bad = unknown_categories(frame)
         if bad:
             raise ValueError("; ".join(f"unknown {column}: {', '.join(values)}" for column, values in bad.items()))

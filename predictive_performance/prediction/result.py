@@ -4,6 +4,10 @@ The published API promised a dict (``prediction["throughput"]``, ``prediction["c
 ``prediction.get("notes")``), so a ``Prediction`` is also a read-only mapping with the same keys
 in the same order; ``to_dict()`` gives a plain dict. The metric keys come from the vocabulary:
 ``<key>``, ``<key>_lower``, ``<key>_upper`` and the metric's confidence key.
+
+What a figure means is part of the result: ``workload``, ``latency_kind`` and ``power_scope`` (and
+the units say it: ``ms per output token``, ``W (average, whole system)``). A metric whose model has
+no partition for them is ``None``, with a note naming the partitions it has.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ from predictive_performance.modeling import ModelVersion
 from predictive_performance.prediction.assembly import split_notes
 from predictive_performance.vocabulary import Metric, metric, metrics
 
+# What one latency or power figure means, where it is not the vocabulary's default unit.
+LATENCY_UNITS: dict[str, str] = {
+    "token": "ms per output token", "query_p90": "ms per query (90th percentile)", "request": "ms per request",
+}
+POWER_UNITS: dict[str, str] = {"system": "W (average, whole system at the wall)"}
+
 
 @dataclass(frozen=True)
 class Prediction(Mapping[str, Any]):
@@ -31,11 +41,15 @@ class Prediction(Mapping[str, Any]):
     hardware_name_requested: str | None
     hardware_platform: str
     num_devices: int
-    batch_size: int
+    batch_size: int | None  # None where the system chose it (MLPerf offline / server)
     precision: str
     mode: str
     sequence_length: int | None
     image_size: int | None
+    workload: str
+    task: str | None
+    latency_kind: str
+    power_scope: str
     figures: dict[str, float | None]  # per metric: value, _lower, _upper and confidence, by result key
     units: dict[str, str]  # metric key -> unit
     low_confidence: dict[str, bool]  # metric key -> under the threshold; trained metrics only
@@ -56,7 +70,7 @@ class Prediction(Mapping[str, Any]):
         figures: dict[str, float | None] = {}
         low: dict[str, bool] = {}
         for m in metrics():
-            trained = m.column in versions
+            trained = m.column in versions and pd.notna(row[m.figure("pred")])
             for key, column in _figure_columns(m).items():
                 figures[key] = _plain(row[column]) if trained else None
             if trained:
@@ -69,13 +83,17 @@ class Prediction(Mapping[str, Any]):
             hardware_name_requested=_plain(row["hardware_name_raw"]),
             hardware_platform=row["hardware_platform"],
             num_devices=int(row["num_devices"]),
-            batch_size=int(row["batch_size"]),
+            batch_size=None if pd.isna(row["batch_size"]) else int(row["batch_size"]),
             precision=row["precision"],
             mode=row["mode"],
             sequence_length=_plain(row.get("sequence_length")),
             image_size=_plain(row.get("image_size")),
+            workload=row["workload"],
+            task=_plain(row.get("task")),
+            latency_kind=row["latency_kind"],
+            power_scope=row["power_scope"],
             figures=figures,
-            units={m.key: m.unit for m in metrics()},
+            units=figure_units(row["latency_kind"], row["power_scope"]),
             low_confidence=low,
             confidence_threshold=confidence_threshold,
             hardware_measured=bool(row["hardware_measured"]),
@@ -104,6 +122,14 @@ class Prediction(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.to_dict())
+
+
+def figure_units(latency_kind: str, power_scope: str) -> dict[str, str]:
+    """Metric key -> unit, saying what this row's latency and power figures cover."""
+    units = {m.key: m.unit for m in metrics()}
+    units[metric("latency").key] = LATENCY_UNITS.get(latency_kind, units[metric("latency").key])
+    units[metric("power").key] = POWER_UNITS.get(power_scope, units[metric("power").key])
+    return units
 
 
 def _figure_columns(m: Metric) -> dict[str, str]:

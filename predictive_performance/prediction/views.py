@@ -23,6 +23,25 @@ if TYPE_CHECKING:
     from predictive_performance.predict import PerformancePredictor
 
 MATRIX_FIGURES = ("pred", "lower", "upper", "confidence", "low_confidence")
+# A serving prediction as the demo and the report show it: a vLLM-style server capped at 32 concurrent
+# sequences, in bf16, answering in output tokens/s, per-token latency and accelerator power.
+SERVING = {"workload": "serving", "batch_size": 32, "precision": "bf16", "mode": "inference", "latency_kind": "token",
+           "power_scope": "accelerators"}
+SERVING_PARTITION = "workload=serving"
+
+
+def serving_configurations(
+    predictor: PerformancePredictor, models: Sequence[str] = (), devices: Sequence[str] = (), n: int = 1
+) -> pd.DataFrame:
+    """``SERVING`` configurations for the models and devices the serving rows measured: those given where
+    they did, else the first ``n`` of each; empty when the throughput model has no serving partition."""
+    throughput = predictor.versions.get(vocabulary.metric("throughput").column)
+    if throughput is None or SERVING_PARTITION not in throughput.model.partitions:
+        return pd.DataFrame()
+    served = throughput.model.partitions[SERVING_PARTITION]
+    models = [m for m in models if m in served.known_models] or sorted(served.known_models)[:n]
+    devices = [d for d in devices if d in served.known_hardware] or sorted(served.known_hardware)[:n]
+    return pd.DataFrame([{"model_name": m, "hardware_name": d, **SERVING} for m in models for d in devices])
 
 
 def _grid(

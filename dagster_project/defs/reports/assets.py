@@ -20,7 +20,7 @@ REPORT_FILE = "reports/perfpredict_report.html"
 )
 def comparison_report(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One self-contained HTML page (no scripts, no links) over the published tables, for people without Dagster."""
-    data = load_report_data(warehouse.get())
+    data = load_report_data(warehouse.get(), artifacts=artifacts_dir())
     path = pipeline_report(data, artifacts_dir() / REPORT_FILE)
     totals = "\n".join(f"- {name}: {count:,}" for name, count in data.totals.items())
     return dg.MaterializeResult(

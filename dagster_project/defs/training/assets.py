@@ -1,4 +1,5 @@
-"""One model per metric of the vocabulary, tuned and judged on held-out groups, then the registry tables."""
+"""One model per metric of the vocabulary (one fit per partition inside it), tuned and judged on held-out groups,
+then the registry tables."""
 
 from collections.abc import Mapping, Sequence
 
@@ -62,6 +63,7 @@ def train_metric_version(context: dg.AssetExecutionContext, metric: Metric, conf
         return dg.Output(None, metadata={"trained": False, "reason": f"fewer than {training.min_rows} rows with {metric.column}"})
     [version] = train_and_register(frame, training, metrics=[metric.column], artifacts=artifacts_dir())
     manifest = version.manifest
+    partition_rows = {p["partition"]: p["data_snapshot"]["rows"] for p in manifest["partitions"]}
     return dg.Output(
         version.version,
         metadata={
@@ -70,6 +72,9 @@ def train_metric_version(context: dg.AssetExecutionContext, metric: Metric, conf
             "algorithm": manifest["algorithm"],
             "target_formulation": manifest["target_formulation"],
             "training_rows": manifest["data_snapshot"]["rows"],
+            # one model per partition (latency kind, power scope, workload): its rows, and those too small for one
+            "partition_rows": dg.MetadataValue.json(partition_rows),
+            "untrained_partitions": dg.MetadataValue.json(manifest["untrained_partitions"]),
             "held_out_figures": dg.MetadataValue.md(markdown_table(evaluation_summary(evaluation_rows([version], {})))),
         },
     )

@@ -361,7 +361,8 @@ def recommendation_view(predictor: PerformancePredictor, setting: Setting, folde
 def measurements(predictor: PerformancePredictor, setting: Setting, platform: str) -> pd.DataFrame:
     """The warehouse's mean measurement per batch size for the setting on one device, one platform.
 
-    Rows at another sequence length (the setting's, else the catalog's reference) or image size
+    Only rows training uses (no outliers, nothing physically implausible) of one device running a
+    static batch with per-batch latency: the predictions beside them mean the same. Rows at another sequence length (the setting's, else the catalog's reference) or image size
     than the prediction's are left out: they would not be comparable.
     """
     reference = predictor.models.set_index("model_name").loc[setting.model]
@@ -375,7 +376,8 @@ def measurements(predictor: PerformancePredictor, setting: Setting, platform: st
     rows = predictor.warehouse.query(
         f"""select batch_size, {averages} from marts.fct_benchmark_results
             where model_name = $1 and hardware_name = $2 and hardware_platform = $7 and precision = $3 and mode = $4
-              and not coalesce(is_outlier, false) and coalesce(num_devices, 1) = 1
+              and is_training_row and workload = 'static_batch' and coalesce(latency_kind, 'batch') = 'batch'
+              and coalesce(num_devices, 1) = 1
               and ($5::int is null or sequence_length is null or sequence_length = $5)
               and ($6::int is null or image_size is null or image_size = $6)
             group by batch_size""",

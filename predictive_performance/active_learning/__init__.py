@@ -11,6 +11,7 @@ Modules, in the order a reader needs them:
 
 ``scoring``     the signals and their weights, on plain arrays (no warehouse, no models).
 ``selection``   the one greedy selector: the gain order and the constrained test batch.
+``onboarding``  the first k tests on a new device: runnable, spread over its workload space.
 ``candidates``  the untested grid scored with the latest model versions (``CandidateScores``).
 ``system``      ``ActiveLearningSystem``: queue, batches, the hardware-recommender integration,
                 ingesting results (through the pipeline's gates) and the saved state.
@@ -28,6 +29,7 @@ from predictive_performance.active_learning.candidates import (
     CandidateScores,
     score_candidates,
 )
+from predictive_performance.active_learning.onboarding import choose_device_tests, runnable, workload_space
 from predictive_performance.active_learning.scoring import (
     DiversitySpace,
     GainWeights,
@@ -50,14 +52,17 @@ __all__ = [
     "DiversitySpace",
     "GainWeights",
     "Selection",
+    "choose_device_tests",
     "greedy_gain_order",
     "greedy_select",
     "leaf_change_scores",
     "minmax",
     "nearest_distance",
     "rebuild_through_pipeline",
+    "runnable",
     "score_candidates",
     "select_batch",
     "simple_space",
     "uncertainty_scores",
+    "workload_space",
 ]

@@ -19,10 +19,12 @@ from predictive_performance.active_learning.candidates import (
     CandidateScores,
     score_candidates,
 )
-from predictive_performance.active_learning.scoring import GainWeights
+from predictive_performance.active_learning.onboarding import choose_device_tests
+from predictive_performance.active_learning.scoring import GainWeights, uncertainty_scores
 from predictive_performance.active_learning.selection import Selection, greedy_gain_order, select_batch
 from predictive_performance.ingest import IngestReport, ingest_frame
-from predictive_performance.modeling import ModelVersion, latest_version
+from predictive_performance.modeling import ModelVersion, latest_version, predict, prepare_configurations
+from predictive_performance.prediction_matrix import prediction_grid
 from predictive_performance.progress import step
 from predictive_performance.recommend import HardwareRecommender, objective_for
 from predictive_performance.settings import ARTIFACTS_VARIABLE, DB_PATH_VARIABLE, Settings, artifacts_dir
@@ -66,7 +68,7 @@ class ActiveLearningSystem:
     warehouse: Warehouse | None = None
     artifacts: str | Path | None = None
     weights: GainWeights = field(default_factory=GainWeights)
-    max_candidates: int | None = None  # score a random sample of the untested grid (None: all of it)
+    max_candidates: int | None = 50_000  # score a random sample of at most this many untested cells (None: all)
     seed: int = 0
     batches: list[pd.DataFrame] = field(default_factory=list)
     scores: CandidateScores | None = None
@@ -102,11 +104,34 @@ class ActiveLearningSystem:
 
     # choosing ------------------------------------------------------------------------------------------
 
-    def recommend_configurations(self, budget: int = 20) -> list[dict]:
-        """The ``budget`` most informative untested configurations, chosen greedily (diversity to tested and chosen)."""
+    def recommend_configurations(self, budget: int = 20, hardware: str | None = None) -> list[dict]:
+        """The ``budget`` most informative untested configurations, chosen greedily (diversity to tested and chosen).
+
+        With ``hardware`` (a catalog device, measured or not): the first tests for that device, the
+        runnable configurations whose results fix its predictions best (``onboarding``).
+        """
+        if hardware is not None:
+            return _records(self.device_tests(hardware, budget))
         scores = self.candidate_scores()
         selection = greedy_gain_order(scores.frame, scores.space, budget, self.weights)
         return _records(self._chosen(scores.frame, selection)[QUEUE_COLUMNS])
+
+    def device_tests(self, hardware: str, budget: int) -> pd.DataFrame:
+        """``onboarding.choose_device_tests`` over the device's coverage cells, its tested ones kept away from."""
+        grid = device_cells(prediction_grid(self.warehouse), hardware, self.warehouse)
+        frame = prepare_configurations(grid, self.warehouse)
+        versions = self.versions()
+        uncertainty = uncertainty_scores(predict(frame, versions=versions, components=True), list(versions))
+        tested = grid["is_tested"].fillna(False).to_numpy(dtype=bool)
+        selection, value = choose_device_tests(frame, budget, uncertainty, tested)
+        chosen = frame.iloc[selection.positions].copy()
+        chosen["hardware"] = chosen["hardware_platform"]
+        chosen["uncertainty"] = uncertainty[selection.positions]
+        chosen["diversity"] = selection.diversity
+        chosen["expected_information_gain"] = value[selection.positions] * selection.diversity
+        chosen["rank"] = np.arange(1, len(chosen) + 1)
+        columns = [c for c in QUEUE_COLUMNS if c in chosen]
+        return chosen[columns].reset_index(drop=True)
 
     def _chosen(self, scored: pd.DataFrame, selection: Selection, factor: np.ndarray | None = None) -> pd.DataFrame:
         """The chosen rows with the diversity and gain they had when picked (against tested + earlier picks)."""
@@ -263,6 +288,20 @@ class ActiveLearningSystem:
             batches=[b for _, b in batches.groupby("batch_id", sort=False)] if len(batches) else [],
             queue=pd.read_parquet(folder / "queue.parquet"),
         )
+
+
+def device_cells(grid: pd.DataFrame, hardware: str, warehouse: Warehouse) -> pd.DataFrame:
+    """The coverage cells of one device; for a device nobody has measured (which the grid, spanning
+    measured pairs, lacks) the cells of every measured model at the grid's settings, on that device."""
+    own = grid[grid["hardware_name"] == hardware]
+    if not own.empty:
+        return own.reset_index(drop=True)
+    catalog = warehouse.query("select hardware_platform from marts.dim_hardware where hardware_name = $1", [hardware])
+    if catalog.empty:
+        raise ValueError(f"{hardware!r} is not in the hardware catalog (marts.dim_hardware)")
+    settings = [c for c in grid.columns if c not in ("hardware_name", "hardware_platform", "is_tested")]
+    cells = grid[settings].drop_duplicates().reset_index(drop=True)
+    return cells.assign(hardware_name=hardware, hardware_platform=catalog["hardware_platform"].iloc[0], is_tested=False)
 
 
 def _records(rows: pd.DataFrame) -> list[dict]:

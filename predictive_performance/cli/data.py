@@ -98,6 +98,10 @@ def benchmark(
     budget: Annotated[int | None, typer.Option(help="How many configurations to measure.")] = None,
     configs: Annotated[Path | None, typer.Option(help="CSV, Parquet or JSON of configurations to run instead of the plan.")] = None,
     repeats: Annotated[int, typer.Option(help="Timed repeats per configuration (their spread is reported).")] = 3,
+    hardware_name: Annotated[
+        str | None,
+        typer.Option("--hardware", help="A device here, measured or not: run the --budget (default 5) tests that fix its predictions best."),
+    ] = None,
     describe_device: Annotated[
         bool,
         typer.Option(
@@ -121,6 +125,8 @@ def benchmark(
             console.print(line, markup=False)
         if describe_device:
             return
+        if hardware_name is not None:
+            configs = _device_plan(warehouse, hardware_name, budget or 5)
         report = run_benchmark_command(budget, configs, warehouse, repeats=repeats, hardware=hardware)
     except (WarehouseError, FileNotFoundError, ValueError) as error:
         errors.print(f"error: {error}", markup=False)
@@ -128,6 +134,20 @@ def benchmark(
     console.print(report.summary(), markup=False)
     if report.planned and not report.load_id:
         raise typer.Exit(1)
+
+
+def _device_plan(warehouse: Warehouse, hardware_name: str, budget: int) -> Path:
+    """The first tests for a device (``ActiveLearningSystem.recommend_configurations``) as a configurations file."""
+    import tempfile
+
+    import pandas as pd
+
+    from predictive_performance.active_learning import ActiveLearningSystem
+
+    chosen = ActiveLearningSystem(warehouse=warehouse).recommend_configurations(budget=budget, hardware=hardware_name)
+    path = Path(tempfile.mkdtemp(prefix="perfpredict-plan-")) / "configurations.csv"
+    pd.DataFrame(chosen)[["model_name", "batch_size", "precision", "mode"]].to_csv(path, index=False)
+    return path
 
 
 @app.command()

@@ -1,7 +1,8 @@
 -- The test grid: model x device x precision x batch size x mode (vars coverage_*), with how often
--- each single-device static-batch cell was measured and how often it failed. With var
--- coverage_measured_pairs_only (the default since the catalogs neared 1M cells) only the pairs
--- where the model or the device has a measurement are kept; without it every catalog pair is.
+-- each single-device static-batch cell was measured and how often it failed. Var coverage_pairs says
+-- which model x device pairs it spans: both_measured (the default: a model measured somewhere on a
+-- device measured with some model, where predictions rest on measurements on both sides),
+-- either_measured, or all (every catalog pair).
 with
 
 results as (
@@ -60,7 +61,9 @@ pairs as (
         hardware.hardware_platform
     from models
     cross join hardware
-    {%- if var('coverage_measured_pairs_only') %}
+    {%- if var('coverage_pairs') == 'both_measured' %}
+    where models.is_measured and hardware.is_measured
+    {%- elif var('coverage_pairs') == 'either_measured' %}
     where models.is_measured or hardware.is_measured
     {%- endif %}
 

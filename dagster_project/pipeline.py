@@ -28,11 +28,16 @@ def run_pipeline(settings: Settings | None = None) -> PipelineOutcome:
 
     settings = settings or Settings.from_env()
     ingest = {"paths": [str(path) for path in settings.input_paths], "include_default_data": settings.include_default_data}
-    training = {"time_budget_s": settings.time_budget_s, "n_trials": settings.n_trials, "fast": settings.fast_training}
+    training = {
+        "time_budget_s": settings.time_budget_s, "n_trials": settings.n_trials,
+        "fast": settings.fast_training, "thorough": settings.thorough,
+    }
     ops = {"raw_tables": {"config": ingest}, **model_run_config(training)}
     run_config = dg.RunConfig(
         ops=ops,
-        loggers={"console": {"config": {"log_level": "WARNING"}}},  # the summary below is what people read
+        # the summary below is what people read; every event, warnings and stack traces included, stays in
+        # the run's log in the instance (the Dagster UI)
+        loggers={"console": {"config": {"log_level": "CRITICAL"}}},
     )
     with project_instance(settings) as instance:
         result = build_definitions().resolve_job_def("build_everything").execute_in_process(

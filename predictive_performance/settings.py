@@ -21,6 +21,7 @@ ARTIFACTS_VARIABLE = "PERFPREDICT_ARTIFACTS"
 TIME_BUDGET_VARIABLE = "PERFPREDICT_TIME_BUDGET_S"
 TRIALS_VARIABLE = "PERFPREDICT_TRIALS"
 FAST_TRAINING_VARIABLE = "PERFPREDICT_FAST_TRAINING"
+THOROUGH_VARIABLE = "PERFPREDICT_THOROUGH"
 INPUT_PATHS_VARIABLE = "PERFPREDICT_INPUT_PATHS"  # files or folders, separated like PATH
 DEFAULT_DATA_VARIABLE = "PERFPREDICT_INCLUDE_DEFAULT_DATA"
 DAGSTER_HOME_VARIABLE = "DAGSTER_HOME"  # Dagster's own name for its instance folder
@@ -54,7 +55,9 @@ class Settings:
     """Where the warehouse, artifacts and Dagster instance are, what a run ingests and how long it tunes.
 
     ``time_budget_s`` and ``n_trials`` are ``None`` when nobody set them: ``training_config`` then
-    keeps ``TrainingConfig``'s defaults. ``fast_training`` means fewer folds and trees as well.
+    keeps ``TrainingConfig``'s defaults. ``fast_training`` means fewer folds and trees as well;
+    ``thorough`` the full search (``TrainingConfig.thorough``), which the default run trades for a
+    few minutes' wall time; ``fast_training`` wins when both are set.
     """
 
     warehouse: Path
@@ -62,6 +65,7 @@ class Settings:
     time_budget_s: float | None = None
     n_trials: int | None = None
     fast_training: bool = False
+    thorough: bool = False
     input_paths: tuple[Path, ...] = ()
     include_default_data: bool = True
     dagster_home: Path = DEFAULT_DAGSTER_HOME
@@ -72,6 +76,7 @@ class Settings:
         """Read every variable once; raises ``SettingsError`` naming the first one that is not valid."""
         env = os.environ if environ is None else environ
         fast = _parse(env, FAST_TRAINING_VARIABLE, _boolean, "true or false")
+        thorough = _parse(env, THOROUGH_VARIABLE, _boolean, "true or false")
         default_data = _parse(env, DEFAULT_DATA_VARIABLE, _boolean, "true or false")
         return cls(
             # absolute, because dbt resolves relative paths against its own working directory
@@ -80,6 +85,7 @@ class Settings:
             time_budget_s=_parse(env, TIME_BUDGET_VARIABLE, _positive(float), "a positive number of seconds"),
             n_trials=_parse(env, TRIALS_VARIABLE, _positive(int), "a positive whole number"),
             fast_training=bool(fast),
+            thorough=bool(thorough),
             input_paths=tuple(Path(p) for p in env.get(INPUT_PATHS_VARIABLE, "").split(os.pathsep) if p.strip()),
             include_default_data=True if default_data is None else default_data,
             dagster_home=_path(env.get(DAGSTER_HOME_VARIABLE) or DEFAULT_DAGSTER_HOME),
@@ -92,14 +98,12 @@ class Settings:
         return replace(self, **{name: value for name, value in values.items() if value is not None})
 
     def training_config(self) -> TrainingConfig:
-        """``TrainingConfig`` (or its fast variant) with this budget; unset knobs keep its defaults."""
+        """``TrainingConfig`` (or its fast or thorough variant) with this budget; unset knobs keep its defaults."""
         from predictive_performance.modeling import TrainingConfig  # the learners load only where training runs
 
-        build = TrainingConfig.fast if self.fast_training else TrainingConfig
-        return build(
-            time_budget_s=TrainingConfig.time_budget_s if self.time_budget_s is None else self.time_budget_s,
-            n_trials=TrainingConfig.n_trials if self.n_trials is None else self.n_trials,
-        )
+        build = TrainingConfig.fast if self.fast_training else TrainingConfig.thorough if self.thorough else TrainingConfig
+        chosen = {"time_budget_s": self.time_budget_s, "n_trials": self.n_trials}
+        return build(**{name: value for name, value in chosen.items() if value is not None})
 
 
 def database_path() -> Path:

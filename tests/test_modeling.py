@@ -35,6 +35,7 @@ from predictive_performance.modeling import (
     publish_saved_versions,
     save_version,
     score,
+    split_folds,
     tune_metric,
     workload_features,
 )
@@ -202,6 +203,47 @@ def test_evaluation_table_has_every_split_with_baseline_rows(evaluation):
     # on unseen devices the learned model beats the roofline-scaled nearest neighbour
     loho = overall[overall["split"] == "leave_one_hardware_out"].set_index("method")
     assert loho.loc["model", "mape"] < loho.loc["baseline", "mape"]
+
+
+@pytest.mark.parametrize(("split", "column"), [("leave_one_hardware_out", "hardware_name"), ("leave_one_model_out", "model_name")])
+@pytest.mark.parametrize("group_folds", [2, 4, 30])
+def test_grouped_splits_hold_every_group_out_exactly_once(world, split, column, group_folds):
+    """At most ``group_folds`` folds; every group in exactly one test part and never in its training part."""
+    frame, _, _ = world
+    groups = frame[column].to_numpy()
+    folds = split_folds(frame, split, seed=1, group_folds=group_folds)
+    assert len(folds) == min(group_folds, frame[column].nunique())
+    held_out = [set(groups[test]) for _, test in folds]
+    assert sorted(g for part in held_out for g in part) == sorted(set(groups))  # each group once
+    for (train, test), part in zip(folds, held_out, strict=True):
+        assert not part & set(groups[train])
+        assert len(train) + len(test) == len(frame)
+    again = split_folds(frame, split, seed=1, group_folds=group_folds)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again, strict=True))
+
+
+def test_folds_holding_several_groups_say_so_in_the_table(world, tuned):
+    frame, _, _ = world
+    settings, _ = tuned
+    config = TrainingConfig.fast(n_jobs=1, evaluation_group_folds=3)
+    result = evaluate_metric(frame, "throughput", {STATIC: settings}, config, splits=("leave_one_hardware_out",))
+    overall = result.table.query("stratum == 'all' and method == 'model'").iloc[0]
+    assert overall["n_folds"] == 3 and overall["n_rows"] == len(frame)
+    assert overall["note"].startswith(f"{len(MEASURED)} groups held out in 3 folds")
+
+
+def test_the_screen_and_the_margins_fit_on_their_own_samples(world):
+    """The formulation screen sees at most ``screen_rows`` rows, the margins ``calibration_rows``; the
+    other learners' defaults still run on the whole search sample."""
+    frame, _, _ = world
+    config = TrainingConfig.fast(n_jobs=1, n_trials=1, screen_rows=150, calibration_rows=200,
+                                 algorithms=("lightgbm", "xgboost"), screen_algorithms=("lightgbm",))
+    settings, member_oof = tune_metric(frame, "throughput", config)
+    assert set(settings.formulation_scores["efficiency"]) == {"relative", "lightgbm"}
+    assert all(len(oof) == len(frame) for scheme_oof in member_oof.values() for oof in scheme_oof.values())
+    model = fit_metric_model(frame, settings, config, member_oof=member_oof)
+    assert 0 < max(model.bands.calibration_rows.values()) <= 200
+    assert model.confidence is not None
 
 
 def test_search_sample_keeps_every_pair_and_is_repeatable(world):

@@ -19,10 +19,14 @@ from predictive_performance.settings import (
     TIME_BUDGET_VARIABLE,
     TRIALS_VARIABLE,
     Settings,
+    THOROUGH_VARIABLE,
     SettingsError,
 )
 
-BUDGET_VARIABLES = (TIME_BUDGET_VARIABLE, TRIALS_VARIABLE, FAST_TRAINING_VARIABLE, INPUT_PATHS_VARIABLE, DEFAULT_DATA_VARIABLE)
+BUDGET_VARIABLES = (
+    TIME_BUDGET_VARIABLE, TRIALS_VARIABLE, FAST_TRAINING_VARIABLE, THOROUGH_VARIABLE, INPUT_PATHS_VARIABLE,
+    DEFAULT_DATA_VARIABLE,
+)
 
 
 @pytest.fixture
@@ -82,10 +86,11 @@ def test_perfpredict_run_defaults_to_the_environment(clean_env, monkeypatch: pyt
     runner = CliRunner()
 
     assert runner.invoke(app, ["run"]).exit_code == 0
-    assert runner.invoke(app, ["run", "--trials", "4", "--no-default-data", "extra.csv"]).exit_code == 0
+    assert runner.invoke(app, ["run", "--trials", "4", "--no-default-data", "--thorough", "extra.csv"]).exit_code == 0
     [from_env, from_options] = received
-    assert (from_env.time_budget_s, from_env.n_trials, from_env.include_default_data) == (5.0, None, True)
+    assert (from_env.time_budget_s, from_env.n_trials, from_env.include_default_data, from_env.thorough) == (5.0, None, True, False)
     assert (from_options.time_budget_s, from_options.n_trials, from_options.include_default_data) == (5.0, 4, False)
+    assert from_options.thorough
     assert from_options.input_paths == (Path("extra.csv"),)
 
     clean_env.setenv(TRIALS_VARIABLE, "many")
@@ -105,5 +110,17 @@ def test_dagster_run_config_defaults_to_the_environment(clean_env):
     # a run launched from the UI carries no run config: every field is left to the environment
     job = build_definitions().resolve_job_def("build_everything")
     launched = dg.validate_run_config(job, {})["ops"]["ml__throughput_model"]["config"]
-    assert TrainingRunConfig(**launched).training() == TrainingConfig.fast(time_budget_s=5.0, n_trials=TrainingConfig.n_trials)
+    assert TrainingRunConfig(**launched).training() == TrainingConfig.fast(time_budget_s=5.0)  # unset knobs: the variant's own
     assert TrainingRunConfig(time_budget_s=9.0, fast=False).training() == TrainingConfig(time_budget_s=9.0)
+    assert TrainingRunConfig(fast=False, thorough=True).training() == TrainingConfig.thorough(time_budget_s=5.0)
+
+
+def test_thorough_restores_the_full_search_and_keeps_an_explicit_budget(clean_env):
+    """The default run is the short one; ``thorough`` (variable or flag) is the two-minute search per metric."""
+    default = Settings.from_env({}).training_config()
+    thorough = Settings.from_env({THOROUGH_VARIABLE: "yes"}).training_config()
+    assert thorough == TrainingConfig.thorough()
+    assert (thorough.time_budget_s, thorough.n_trials, thorough.calibration_group_folds) == (120.0, 30, 12)
+    assert default.time_budget_s < thorough.time_budget_s
+    assert default.evaluation_group_folds < thorough.evaluation_group_folds
+    assert Settings.from_env({THOROUGH_VARIABLE: "1", TIME_BUDGET_VARIABLE: "7"}).training_config().time_budget_s == 7.0

@@ -62,12 +62,20 @@ def run(
     ] = None,
     time_budget: Annotated[
         float | None,
-        typer.Option(help="Seconds of hyperparameter search per metric (default $PERFPREDICT_TIME_BUDGET_S, else TrainingConfig's)."),
+        typer.Option(help="Seconds of formulation screen and hyperparameter search per metric (default $PERFPREDICT_TIME_BUDGET_S, else TrainingConfig's)."),
     ] = None,
     trials: Annotated[
         int | None,
         typer.Option(help="Optuna trials per learner and metric, at most (default $PERFPREDICT_TRIALS, else TrainingConfig's)."),
     ] = None,
+    thorough: Annotated[
+        bool,
+        typer.Option(
+            "--thorough",
+            help="The full model search (two minutes of tuning per metric, more folds) instead of the few-minute default "
+            "(default $PERFPREDICT_THOROUGH, else no).",
+        ),
+    ] = False,
     quiet: Annotated[bool, QUIET] = False,
 ) -> None:
     """Run the whole pipeline: ingest, dbt, quality gates, training, predictions."""
@@ -77,7 +85,8 @@ def run(
 
     try:
         settings = Settings.from_env().with_overrides(
-            input_paths=tuple(paths) if paths else None, include_default_data=default_data, time_budget_s=time_budget, n_trials=trials
+            input_paths=tuple(paths) if paths else None, include_default_data=default_data, time_budget_s=time_budget, n_trials=trials,
+            thorough=thorough or None,
         )
         prepare_instance_folder(settings)  # the run's Dagster instance: an unusable $DAGSTER_HOME is refused before any work
     except SettingsError as error:

@@ -4,16 +4,18 @@ Splits (``docs/architecture.md``, "Honest accuracy"):
 
 - ``random_kfold``: 5 random folds. Optimistic: the same model and device, usually the same
   configuration at another repeat, are in training.
-- ``leave_one_hardware_out``: each device in turn is held out entirely (devices are folded into
-  at most ``max_group_folds`` folds when there are more). The question the product answers.
-- ``leave_one_model_out``: each model in turn is held out entirely.
+- ``leave_one_hardware_out``: each device is held out entirely, exactly once. The question the
+  product answers. With more devices than ``TrainingConfig.evaluation_group_folds`` a fold holds out
+  several (whole groups, balanced by rows), which is at least as hard as holding out one: less is
+  left to train on and nothing of the held-out devices. ``n_folds`` records how many folds ran.
+- ``leave_one_model_out``: the same with models.
 - ``time_based``: the latest 20 % of timestamps held out, trained on everything earlier; only
   when ``measured_at`` has at least two distinct values (rows without a timestamp sit out).
 
 In every fold the tuned setting (formulation, learners, hyperparameters) is refitted on the
 training part only, quantile models and conformal margins included, so intervals are judged on
 rows their calibration never saw. Hyperparameters were chosen once by grouped CV on all rows,
-which is mildly optimistic; refitting the search per fold would multiply the cost by ~25.
+which is mildly optimistic; refitting the search per fold would multiply the cost by the folds.
 
 Baseline (``method = 'baseline'``): *roofline-scaled nearest neighbour*. For a held-out row take
 the most similar training row -- same model if there is one, else the model with the nearest
@@ -47,7 +49,7 @@ import pandas as pd
 from predictive_performance import vocabulary
 from predictive_performance.modeling.calibration import regime_of
 from predictive_performance.modeling.config import TrainingConfig
-from predictive_performance.modeling.folds import random_fold_ids
+from predictive_performance.modeling.folds import group_fold_ids, random_fold_ids
 from predictive_performance.modeling.targets import column_values, reference
 from predictive_performance.modeling.training import fit_metric_model, trainable_partitions
 from predictive_performance.modeling.tuning import MetricSettings, search_rows, tune_metric
@@ -55,7 +57,7 @@ from predictive_performance.progress import step
 
 SPLITS: tuple[str, ...] = ("random_kfold", "leave_one_hardware_out", "leave_one_model_out", "time_based")
 STRATA: tuple[str, ...] = ("hardware_platform", "model_type", "source")
-MAX_GROUP_FOLDS = 30
+GROUP_SPLITS: dict[str, str] = {"leave_one_hardware_out": "hardware_name", "leave_one_model_out": "model_name"}
 TIME_TEST_SHARE = 0.2
 
 EVALUATION_COLUMNS: tuple[str, ...] = (
@@ -64,25 +66,22 @@ EVALUATION_COLUMNS: tuple[str, ...] = (
 )
 
 
-def split_folds(frame: pd.DataFrame, split: str, n_folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """Outer (train_index, test_index) pairs, or None when the frame cannot support the split."""
+def split_folds(
+    frame: pd.DataFrame, split: str, n_folds: int = 5, seed: int = 0, group_folds: int = TrainingConfig.evaluation_group_folds
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Outer (train_index, test_index) pairs, or None when the frame cannot support the split.
+
+    The grouped splits hold every device (model) out exactly once, in at most ``group_folds`` folds
+    of whole groups balanced by rows (``folds.group_fold_ids``): one group per fold when there are
+    no more groups than that.
+    """
     n = len(frame)
     if split == "random_kfold":
         ids = random_fold_ids(n, n_folds, seed)
-        return None if ids is None else [(np.flatnonzero(ids != f), np.flatnonzero(ids == f)) for f in np.unique(ids)]
-    if split in ("leave_one_hardware_out", "leave_one_model_out"):
-        column = "hardware_name" if split == "leave_one_hardware_out" else "model_name"
-        groups = frame[column].astype(str).to_numpy()
-        unique = np.unique(groups)
-        if len(unique) < 2:
-            return None
-        if len(unique) > MAX_GROUP_FOLDS:
-            rng = np.random.default_rng(seed)
-            fold_of = dict(zip(rng.permutation(unique), np.arange(len(unique)) % MAX_GROUP_FOLDS, strict=True))
-            ids = np.array([fold_of[g] for g in unique])[np.searchsorted(unique, groups)]
-        else:
-            ids = np.searchsorted(unique, groups)
-        return [(np.flatnonzero(ids != f), np.flatnonzero(ids == f)) for f in np.unique(ids)]
+        return None if ids is None else _fold_pairs(ids)
+    if split in GROUP_SPLITS:
+        ids = group_fold_ids(frame[GROUP_SPLITS[split]], group_folds, seed)
+        return None if ids is None else _fold_pairs(ids)
     if split == "time_based":
         if "measured_at" not in frame.columns:
             return None
@@ -95,6 +94,10 @@ def split_folds(frame: pd.DataFrame, split: str, n_folds: int = 5, seed: int = 0
         train = np.flatnonzero((stamps < cutoff).to_numpy())
         return [(train, test)] if len(train) >= 2 and len(test) else None
     raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+
+
+def _fold_pairs(ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(np.flatnonzero(ids != f), np.flatnonzero(ids == f)) for f in np.unique(ids)]
 
 
 # --- baseline ----------------------------------------------------------------------------------
@@ -239,18 +242,20 @@ def evaluate_metric(
 def _evaluate_partition(rows, metric, partition, settings, config, splits, strata) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(table, held-out predictions) of one partition's rows."""
     y = column_values(rows, metric)
-    parts, notes = [], {}
+    parts, notes, remarks = [], {}, {}
     for split in splits:
-        folds = split_folds(rows, split, n_folds=5, seed=config.seed)
+        folds = split_folds(rows, split, n_folds=5, seed=config.seed, group_folds=config.evaluation_group_folds)
         if folds is None:
             notes[split] = "skipped: " + (
                 "no two distinct measured_at values" if split == "time_based" else "fewer than two groups"
             )
             continue
+        if split in GROUP_SPLITS and len(folds) < (groups := rows[GROUP_SPLITS[split]].nunique()):
+            remarks[split] = f"{groups} groups held out in {len(folds)} folds, several per fold (each exactly once)"
         with step("training", f"{metric} [{partition}]: evaluation {split}", total=len(folds)) as advance:
             parts += _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance)
     predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    return _tabulate(predictions, metric, partition, config.coverage, strata, notes, splits), predictions
+    return _tabulate(predictions, metric, partition, config.coverage, strata, notes, remarks, splits), predictions
 
 
 def _stratum(rows: pd.DataFrame, column: str) -> np.ndarray:
@@ -293,7 +298,8 @@ def _split_predictions(rows, y, metric, split, folds, settings, config, strata, 
     return parts
 
 
-def _tabulate(predictions, metric, partition, coverage, strata, notes, splits) -> pd.DataFrame:
+def _tabulate(predictions, metric, partition, coverage, strata, notes, remarks, splits) -> pd.DataFrame:
+    """The table's rows; ``notes``: why a split was skipped, ``remarks``: what a split's rows should say."""
     records = []
     for split in splits:
         if split in notes:
@@ -314,7 +320,7 @@ def _tabulate(predictions, metric, partition, coverage, strata, notes, splits) -
                         figures = score(part["actual"], part["baseline"])
                     records.append(dict(metric=metric, partition=partition, split=split, method=method,
                                         stratum=stratum, stratum_value=str(value), n_folds=n_folds,
-                                        nominal_coverage=coverage, note=None, **figures))
+                                        nominal_coverage=coverage, note=remarks.get(split), **figures))
     table = pd.DataFrame.from_records(records)
     for column in EVALUATION_COLUMNS:
         if column not in table.columns:

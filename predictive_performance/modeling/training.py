@@ -12,10 +12,11 @@ these steps (1-3 in ``tuning``: ``screen_formulations``, ``search_learner``, ``c
    the roofline for throughput, the roofline time of one batch for latency, the weights'
    footprint for memory, the rated power for power). The efficiency form lets a device that is
    faster than any training device be predicted faster, which trees cannot do on their own.
-   Both are cross-validated with default hyperparameters for every learner; the lower mean
-   grouped error wins (each grouped scheme's RMSE taken relative to the best reached in that
-   scheme, so that unseen devices and unseen models count equally) and the comparison is
-   recorded.
+   Both are cross-validated with the default hyperparameters of the screening learners
+   (``screen_algorithms``, on a sample of ``screen_rows``; every learner on every search row with
+   ``TrainingConfig.thorough``); the lower mean grouped error wins (each grouped scheme's RMSE
+   taken relative to the best reached in that scheme, so that unseen devices and unseen models
+   count equally) and the comparison is recorded. The screen's time counts against the budget.
 2. **Tuning.** Optuna's TPE sampler searches each learner's hyperparameters for the lowest
    RMSE (log units) over leave-devices-out and leave-models-out folds, each scheme's RMSE taken
    relative to the default hyperparameters' so that both count equally. Each fold fits with early
@@ -33,12 +34,14 @@ these steps (1-3 in ``tuning``: ``screen_formulations``, ``search_learner``, ``c
 
 Steps 1-3, the margins and the confidence calibrator fit a model per fold, so on large warehouses
 they run on ``folds.search_sample`` (at most ``max_search_rows`` rows, every device x model pair
-kept); the learners and quantile models of step 4 always fit every row. Margins estimated from
+kept; the margins on a smaller sample of those, ``calibration_rows``); the learners and quantile
+models of step 4 always fit every row. Margins estimated from
 sample-sized fits are, if anything, wide for models fitted on more rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -271,10 +274,13 @@ def fit_metric_model(
     # the same rows tune_metric searched on, so its out-of-fold predictions line up
     sample = search_sample(rows, config.max_search_rows, config.seed)
     search, X_search, target_search = rows.iloc[sample].reset_index(drop=True), X[sample], target[sample]
+    # the margins on a smaller sample of those rows, their out-of-fold bands indexed back into ``search``
+    calibration = search_sample(search, config.calibration_rows, config.seed)
     bands, band_oof = calibrate(
-        search, X_search, spec.names, target_search, config.coverage, config.n_folds, config.seed, config.n_jobs, regimes,
-        config.calibration_group_folds,
+        search.iloc[calibration].reset_index(drop=True), X_search[calibration], spec.names, target_search[calibration],
+        config.coverage, config.n_folds, config.seed, config.n_jobs, regimes, config.calibration_group_folds,
     )
+    band_oof = {scheme: dataclasses.replace(oof, index=calibration[oof.index]) for scheme, oof in band_oof.items()}
     neighbours = NeighbourIndex.fit(X, spec.names, config.seed)
     confidence = None
     if with_confidence:

@@ -92,6 +92,15 @@ class TuningData:
         X = FeatureSpec.fit(rows).matrix(rows)
         return cls(metric, rows, X, np.log(column_values(rows, metric)), tuning_folds(rows, config))
 
+    def subset(self, max_rows: int, config: TrainingConfig) -> TuningData:
+        """These data on at most ``max_rows`` of their rows (``folds.search_sample``), with folds of their own;
+        the data themselves when they are no larger."""
+        if len(self.rows) <= max_rows:
+            return self
+        keep = search_sample(self.rows, max_rows, config.seed)
+        rows = self.rows.iloc[keep].reset_index(drop=True)
+        return TuningData(self.metric, rows, self.X[keep], self.log_y[keep], tuning_folds(rows, config))
+
     def target(self, formulation: str) -> np.ndarray:
         """What the learners fit under a formulation (``targets.offset``)."""
         return self.log_y - offset(self.rows, self.metric, formulation)
@@ -110,17 +119,27 @@ class Screening:
     defaults: dict[str, CVResult]  # learner -> its default hyperparameters' CV on the chosen target
 
 
+def screening_learners(config: TrainingConfig) -> tuple[str, ...]:
+    """The learners of ``config.screen_algorithms`` that are trained at all; the first learner if none is."""
+    return tuple(a for a in config.screen_algorithms if a in config.algorithms) or config.algorithms[:1]
+
+
 def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
-    """Step 1: cross-validate every formulation with every learner's defaults; the lowest relative
-    grouped error wins (each scheme relative to the best error reached in it)."""
+    """Step 1: cross-validate every formulation with the screening learners' defaults on a sample of at
+    most ``screen_rows`` rows; the lowest relative grouped error wins (each scheme relative to the best
+    error reached in it). Then every learner's defaults are cross-validated on the chosen target with
+    all search rows (reused from the screen where it ran on them): the search's first trial.
+
+    The default screens with the fastest learner on a sample, since the screen's fits count against
+    the budget; ``TrainingConfig.thorough`` screens with every learner on every search row.
+    """
+    sample = data.subset(config.screen_rows, config)
+    learners = screening_learners(config)
     screen = {
-        formulation: {
-            a: data.cross_validate(data.target(formulation), a, learner(a).default_params, config)
-            for a in config.algorithms
-        }
+        formulation: {a: sample.cross_validate(sample.target(formulation), a, learner(a).default_params, config) for a in learners}
         for formulation in config.formulations
     }
-    best_in = {s: min(r.scheme_rmse[s] for results in screen.values() for r in results.values()) for s in data.folds}
+    best_in = {s: min(r.scheme_rmse[s] for results in screen.values() for r in results.values()) for s in sample.folds}
     scores = {
         f: {
             "relative": float(np.mean([relative_rmse(r.scheme_rmse, best_in) for r in results.values()])),
@@ -129,7 +148,13 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
         for f, results in screen.items()
     }
     formulation = min(scores, key=lambda f: scores[f]["relative"])
-    return Screening(formulation, scores, screen[formulation])
+    target = data.target(formulation)
+    reused = screen[formulation] if sample is data else {}
+    defaults = {
+        a: reused[a] if a in reused else data.cross_validate(target, a, learner(a).default_params, config)
+        for a in config.algorithms
+    }
+    return Screening(formulation, scores, defaults)
 
 
 @dataclass(frozen=True)

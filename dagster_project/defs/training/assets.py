@@ -31,15 +31,17 @@ class TrainingRunConfig(dg.Config):
     Runs launched from the UI, the sensor or the schedule carry no run config, so the environment decides.
 
     ``fast`` also uses fewer folds and trees (``TrainingConfig.fast``): for smoke runs and tests.
+    ``thorough`` runs the full search (``TrainingConfig.thorough``) instead of the few-minute default.
     """
 
     time_budget_s: float | None = None
     n_trials: int | None = None
     fast: bool | None = None
+    thorough: bool | None = None
 
     def training(self) -> TrainingConfig:
         settings = Settings.from_env().with_overrides(
-            time_budget_s=self.time_budget_s, n_trials=self.n_trials, fast_training=self.fast
+            time_budget_s=self.time_budget_s, n_trials=self.n_trials, fast_training=self.fast, thorough=self.thorough
         )
         return settings.training_config()
 

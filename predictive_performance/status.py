@@ -26,7 +26,7 @@ class WarehouseStatus:
 
     path: Path
     sources: pd.DataFrame  # source, loads, rows, rejected, last_loaded_at
-    versions: pd.DataFrame  # metric, model_version, trained_at, n_rows, then MAPE per held-out split
+    versions: pd.DataFrame  # metric, model_version, trained_at, n_rows, partition, then MAPE per held-out split (of that partition)
     new_loads: pd.DataFrame  # load_id, source, rows_accepted, loaded_at
 
     @classmethod
@@ -76,14 +76,23 @@ class WarehouseStatus:
 
 
 def _versions(warehouse: Warehouse) -> pd.DataFrame:
-    """The newest version per metric with its held-out MAPE per grouped split (model, all rows)."""
+    """The newest version per metric with its held-out MAPE per grouped split (model, all rows) on its
+    largest partition (e.g. ``workload=static_batch``), which the table names."""
     versions = warehouse.query(f"select metric, model_version, trained_at, n_rows from ({CURRENT_VERSIONS_SQL})")
     if warehouse.table_exists("ml.evaluation"):
         mape = warehouse.query(
-            """select model_version, split, mape from ml.evaluation
-                where method = 'model' and stratum = 'all' and split in (select unnest($1::varchar[]))""",
+            """with held_out as (
+                   select model_version, partition, split, mape, n_rows from ml.evaluation
+                   where method = 'model' and stratum = 'all' and split in (select unnest($1::varchar[]))
+               ),
+               largest as (
+                   select model_version, arg_max(partition, n_rows) as partition from held_out group by model_version
+               )
+               select held_out.model_version, held_out.partition, split, mape
+               from held_out join largest using (model_version, partition)""",
             [list(HELD_OUT_SPLITS)],
         )
+        versions["partition"] = versions["model_version"].map(mape.groupby("model_version")["partition"].first())
         wide = mape.pivot_table(index="model_version", columns="split", values="mape", aggfunc="first")
         for split in HELD_OUT_SPLITS:
             column = wide[split] if split in wide else pd.Series(dtype=float)

@@ -275,9 +275,13 @@ def test_prediction_matrix_and_heatmap(predictor, tmp_path):
 def test_recommend_hardware_ranks_fitting_devices(predictor):
     ranked = predictor.recommend_hardware("bert-base-uncased", metric="throughput", batch_size=8, top_k=None)
     assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
-    assert ranked["score"].is_monotonic_decreasing
+    scored = ranked["score"].dropna()
+    assert scored.is_monotonic_decreasing
+    # a device without a peak at the precision (UntetherAI has no fp32 datapath) cannot be scored: it comes last
+    assert ranked["score"].iloc[len(scored):].isna().all() and len(scored) < len(ranked)
     assert {"score_lower", "score_upper", "confidence", "low_confidence", "hardware_measured"} <= set(ranked.columns)
-    assert (ranked["score_lower"] <= ranked["score"]).all() and (ranked["score"] <= ranked["score_upper"]).all()
+    bounded = ranked.dropna(subset=["score"])
+    assert (bounded["score_lower"] <= bounded["score"]).all() and (bounded["score"] <= bounded["score_upper"]).all()
 
     per_watt = predictor.recommend_hardware("bert-base-uncased", batch_size=8, power_constrained=True, top_k=5)
     assert (per_watt["objective"] == "throughput_per_watt").all() and per_watt["score"].is_monotonic_decreasing

@@ -56,17 +56,18 @@ def test_training_reports_each_metric_and_step_with_elapsed_time(tmp_path, caplo
     with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
         train_and_register(frame, CONFIG, ["memory_mb"], tmp_path / "artifacts", evaluate=True)
     done = finished(caplog, "training")
+    partition = "memory_mb [workload=static_batch]"  # the fits and figures of one partition name it
     expected = {
         "memory_mb: formulation screen",
         *(f"memory_mb: search {algorithm}" for algorithm in CONFIG.algorithms),
-        "memory_mb: final fit and calibration",
-        "memory_mb: evaluation leave_one_hardware_out",
-        "memory_mb: evaluation leave_one_model_out",
+        f"{partition}: final fit and calibration",
+        f"{partition}: evaluation leave_one_hardware_out",
+        f"{partition}: evaluation leave_one_model_out",
         "memory_mb: model",
     }
     assert expected <= set(done)
     assert all(event.elapsed_s is not None and event.elapsed_s >= 0 for event in done.values())
-    folds = [e for e in reports(caplog) if e.task == "memory_mb: evaluation leave_one_hardware_out" and not e.done]
+    folds = [e for e in reports(caplog) if e.task == f"{partition}: evaluation leave_one_hardware_out" and not e.done]
     assert folds[-1].completed == folds[-1].total == len(set(frame["hardware_name"]))  # one advance per fold
     assert done["memory_mb: model"].detail.startswith("saved memory_mb-")
     # the learners' libraries load when the version's files are opened, and only those it holds

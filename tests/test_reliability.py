@@ -317,9 +317,11 @@ def _garble(path: Path) -> None:
 @pytest.mark.parametrize(
     ("pick", "damage"),
     [
-        (lambda path: next(path / c.file_name for c in LEARNERS.values() if (path / c.file_name).exists()), _truncate),
-        (lambda path: path / "quantile_lower.txt", _garble),
-        (lambda path: path / "neighbours.npy", _truncate),
+        # the files of the largest partition (static batch), which the predictions below use
+        (lambda path: next(path / "partition-0" / c.file_name for c in LEARNERS.values()
+                           if (path / "partition-0" / c.file_name).exists()), _truncate),
+        (lambda path: path / "partition-0" / "quantile_lower.txt", _garble),
+        (lambda path: path / "partition-0" / "neighbours.npy", _truncate),
     ],
     ids=["learner-truncated", "quantile-garbage", "neighbours-truncated"],
 )

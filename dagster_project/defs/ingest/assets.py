@@ -15,6 +15,10 @@ RAW_TABLES = {
     "loads": "One row per ingest: source, format, rows accepted, rejected and skipped, content hash.",
     "hardware_systems": "Systems named by sources, with rated power and list price (attributes, not measurements).",
     "failed_benchmarks": "Configurations a runner tried and could not measure, with the reason.",
+    "catalog_hardware": "Devices a source describes (e.g. NeuSight's device configs, a micro-benchmarked new device).",
+    "catalog_hardware_specs": "Their figures, one per row with its source; dbt fills the catalog's gaps with them.",
+    "catalog_models": "Models a source describes (e.g. NeuSight's model configs, ML.ENERGY's index).",
+    "catalog_model_specs": "Their figures, one per row with its source; dbt fills the catalog's gaps with them.",
 }
 
 

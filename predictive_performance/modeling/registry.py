@@ -191,7 +191,7 @@ def _partition_manifest(part: PartitionModel) -> dict:
         "members": settings.members,
         "target_formulation": settings.formulation,
         "target": f"log({part.metric})" + (
-            f" - log(reference {part.metric})" if settings.formulation == "efficiency" else ""
+            f" - log({settings.formulation} reference {part.metric})" if settings.formulation != "direct" else ""
         ),
         "candidates": settings.candidates,
         "formulation_scores": settings.formulation_scores,

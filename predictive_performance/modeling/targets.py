@@ -6,6 +6,14 @@ throughput, the roofline time of one batch for latency, the weights' footprint f
 rated power for power. A device faster than every training device is then predicted faster, which
 trees over spec features cannot do on their own. Rows faster than physics allows never get here:
 dbt marks them ``is_implausible`` and leaves them out of ``marts.training_features``.
+
+The *physics* formulation fits the same kind of efficiency against a reference that holds for
+devices in general (``PHYSICS_REFERENCES``, where a metric has one): the time of one step is the
+larger of compute time at the rate matmuls reach at the precision (TF32 tensor cores for fp32 on
+Ampere and later, ``features.matmul_peak_tflops``) and memory time at the bandwidth, plus a launch
+and framework overhead per step that dominates small batches. Against the catalog's FP32 peak an
+A100's fp32 rows sit at 1.2-1.9x "the roof" and a Volta's at 0.5x, a gap the trees must otherwise
+learn per architecture and cannot carry to an unseen one.
 """
 
 from __future__ import annotations
@@ -15,9 +23,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from predictive_performance.modeling.features import matmul_peak_tflops, precision_flags
 from predictive_performance.vocabulary import Metric, metric
 
-FORMULATIONS: tuple[str, ...] = ("efficiency", "direct")
+FORMULATIONS: tuple[str, ...] = ("physics", "efficiency", "direct")
+
+# Launch and framework overhead of one step, per layer (about ten kernels of about 10 us each): a
+# fixed cost per batch, so it dominates batch 1 of a small model and vanishes at large batches.
+STEP_OVERHEAD_S_PER_LAYER = 1e-4
+DEFAULT_LAYERS = 24.0  # where the catalog lacks the depth (conv nets): a ResNet-50's ~50 layers in ~16 blocks
 
 
 def column_values(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -51,6 +65,37 @@ def rated_power(frame: pd.DataFrame) -> np.ndarray:
     return column_values(frame, "tdp_w") * _devices(frame)
 
 
+def physics_step_time(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds one step takes on all devices, items in it): roofline at the matmul rate plus overhead.
+
+    A row without a batch size (the system chose it) gets one item per step and no overhead.
+    """
+    raw = {c: column_values(frame, c) for c in ("peak_tflops_at_precision", "peak_fp32_tflops", "peak_fp16_tflops",
+                                                  "peak_tf32_tflops")}
+    raw.update(precision_flags(frame))
+    devices = _devices(frame)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        compute = column_values(frame, "flops_per_item") / (matmul_peak_tflops(raw) * 1e12 * devices)
+        memory = column_values(frame, "bytes_per_item") / (column_values(frame, "memory_bandwidth_gbs") * 1e9 * devices)
+    batch = column_values(frame, "batch_size")
+    items = np.where(np.isnan(batch), 1.0, batch * devices)
+    layers = np.nan_to_num(column_values(frame, "num_layers"), nan=DEFAULT_LAYERS)
+    training = (frame["mode"].astype("object").to_numpy() == "training") if "mode" in frame.columns else False
+    overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * np.where(training, 3.0, 1.0))
+    return items * np.fmax(compute, memory) + overhead, items
+
+
+def physics_throughput(frame: pd.DataFrame) -> np.ndarray:
+    """Items/s of ``physics_step_time``."""
+    seconds, items = physics_step_time(frame)
+    return items / seconds
+
+
+def physics_batch_time(frame: pd.DataFrame) -> np.ndarray:
+    """Milliseconds of one batch at ``physics_step_time``."""
+    return 1000.0 * physics_step_time(frame)[0]
+
+
 REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "roofline_throughput": roofline_throughput,
     "roofline_batch_time": roofline_batch_time,
@@ -59,18 +104,28 @@ REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 }
 
 
-def reference(frame: pd.DataFrame, name: str | Metric) -> np.ndarray:
-    """The physics reference of a metric (not logged): what an ideal device would show."""
-    return REFERENCES[metric(name).reference](frame)
+# The physics formulation's reference in place of a metric's ``REFERENCES`` entry (the others have none).
+PHYSICS_REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    "roofline_throughput": physics_throughput,
+    "roofline_batch_time": physics_batch_time,
+}
+
+
+def reference(frame: pd.DataFrame, name: str | Metric, formulation: str = "efficiency") -> np.ndarray:
+    """The reference of a metric (not logged) under a formulation: what an ideal device would show."""
+    key = metric(name).reference
+    if formulation == "physics" and key in PHYSICS_REFERENCES:
+        return PHYSICS_REFERENCES[key](frame)
+    return REFERENCES[key](frame)
 
 
 def offset(frame: pd.DataFrame, name: str | Metric, formulation: str) -> np.ndarray:
     """What is added to a model's output to get ``log(metric)``."""
     if formulation == "direct":
         return np.zeros(len(frame))
-    if formulation == "efficiency":
+    if formulation in ("efficiency", "physics"):
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.log(reference(frame, name))
+            values = np.log(reference(frame, name, formulation))
         values[~np.isfinite(values)] = np.nan
         return values
     raise ValueError(f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}")

@@ -12,7 +12,9 @@ these steps (1-3 in ``tuning``: ``screen_formulations``, ``search_learner``, ``c
    the roofline for throughput, the roofline time of one batch for latency, the weights'
    footprint for memory, the rated power for power). The efficiency form lets a device that is
    faster than any training device be predicted faster, which trees cannot do on their own.
-   Both are cross-validated with the default hyperparameters of the screening learners
+   The *physics* efficiency uses a reference that holds across architectures (matmul rate at the
+   precision, TF32 for fp32 on Ampere and later, plus a per-step overhead; ``targets``).
+   All are cross-validated with the default hyperparameters of the screening learners
    (``screen_algorithms``, on a sample of ``screen_rows``; every learner on every search row with
    ``TrainingConfig.thorough``); the lower mean grouped error wins (each grouped scheme's RMSE
    taken relative to the best reached in that scheme, so that unseen devices and unseen models

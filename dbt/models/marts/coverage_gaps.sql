@@ -1,7 +1,7 @@
 -- The test grid: model x device x precision x batch size x mode (vars coverage_*), with how often
 -- each single-device static-batch cell was measured and how often it failed. Var coverage_pairs says
--- which model x device pairs it spans: both_measured (the default: a model measured somewhere on a
--- device measured with some model, where predictions rest on measurements on both sides),
+-- which model x device pairs it spans: both_measured (the default: a model with training rows on some
+-- device, on a device with training rows of some model: predictions rest on measurements on both sides),
 -- either_measured, or all (every catalog pair).
 with
 
@@ -62,7 +62,9 @@ pairs as (
     from models
     cross join hardware
     {%- if var('coverage_pairs') == 'both_measured' %}
-    where models.is_measured and hardware.is_measured
+    -- measurements that train the models: a device whose rows all lack a roofline (no published
+    -- rate at their precision) cannot be predicted from them
+    where models.training_rows > 0 and hardware.training_rows > 0
     {%- elif var('coverage_pairs') == 'either_measured' %}
     where models.is_measured or hardware.is_measured
     {%- endif %}

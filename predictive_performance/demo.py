@@ -227,6 +227,13 @@ def configuration_view(predictor: PerformancePredictor, setting: Setting, folder
     rows, result = _by_metric(predictor, predicted), predicted.iloc[0]
     measured = "measured device" if result["hardware_measured"] else "catalog only device"
     title = f"{_describe(setting)} ({measured})"
+    caption = f"Models: {result['model_version']}. Hollow point: low confidence."
+    return _metrics_view(predictor, rows, result, title, caption, _chart_path(folder, setting, "configuration"))
+
+
+def _metrics_view(predictor: PerformancePredictor, rows: pd.DataFrame, result: pd.Series, title: str, caption: str,
+                  chart: Path) -> View:
+    """One prediction's metrics as a table (figure, interval, confidence) and an interval chart."""
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("unit")
@@ -234,13 +241,8 @@ def configuration_view(predictor: PerformancePredictor, setting: Setting, folder
     threshold = predictor.confidence_threshold
     for row in rows.itertuples(index=False):
         table.add_row(row.metric, row.unit, *_figures(row, threshold))
-    figure = metric_intervals(
-        rows,
-        threshold=threshold,
-        title=title,
-        caption=f"Models: {result['model_version']}. Hollow point: low confidence.",
-    )
-    return View([table], write_png(figure, _chart_path(folder, setting, "configuration")), split_notes(result["notes"]))
+    figure = metric_intervals(rows, threshold=threshold, title=title, caption=caption)
+    return View([table], write_png(figure, chart), split_notes(result["notes"]))
 
 
 def serving_available(predictor: PerformancePredictor) -> bool:
@@ -260,18 +262,8 @@ def serving_view(predictor: PerformancePredictor, setting: Setting, folder: Path
     rows, result = _by_metric(predictor, predicted), predicted.iloc[0]
     title = (f"{result['model_name']} served on {result['hardware_name']}: at most {SERVING['batch_size']} "
              f"concurrent sequences, {SERVING['precision']}")
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("unit")
-    _figure_columns(table, "prediction")
-    threshold = predictor.confidence_threshold
-    for row in rows.itertuples(index=False):
-        table.add_row(row.metric, row.unit, *_figures(row, threshold))
-    figure = metric_intervals(
-        rows, threshold=threshold, title=title,
-        caption=f"Serving models: throughput in output tokens/s of the system. Models: {result['model_version']}.",
-    )
-    return View([table], write_png(figure, _chart_path(folder, setting, "serving")), split_notes(result["notes"]))
+    caption = f"Serving models: throughput in output tokens/s of the system. Models: {result['model_version']}."
+    return _metrics_view(predictor, rows, result, title, caption, _chart_path(folder, setting, "serving"))
 
 
 def _ranked_view(

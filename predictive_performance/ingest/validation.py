@@ -160,13 +160,19 @@ def _parse_booleans(raw: pd.Series, name: str, refuse) -> pd.Series:
     return parsed.where(present, None).astype(object)
 
 
-def _categorise(typed: pd.DataFrame, column: str, allowed: frozenset[str], refuse, default: str | None = None) -> None:
-    """Lower-case ``column`` in place (a missing column becomes ``default``), refusing values outside ``allowed``."""
+def _categorise(
+    typed: pd.DataFrame, column: str, allowed: frozenset[str], refuse,
+    default: str | None = None, aliases: dict[str, str] | None = None, noun: str | None = None,
+) -> None:
+    """Lower-case ``column`` in place (spellings mapped by ``aliases``, a missing column or cell becoming
+    ``default``), refusing values outside ``allowed``."""
     values = typed[column].str.lower() if column in typed else pd.Series(None, index=typed.index, dtype=object)
+    if aliases:
+        values = values.replace(aliases)
     if default is not None:
         values = values.fillna(default)
     refuse(values.notna() & ~values.isin(allowed), column,
-           f"unknown {column.replace('_', ' ')} {{value!r}}; expected one of {', '.join(sorted(allowed))}")
+           f"unknown {noun or column.replace('_', ' ')} {{value!r}}; expected one of {', '.join(sorted(allowed))}")
     typed[column] = values.astype(object).where(values.notna(), None)
 
 
@@ -180,17 +186,9 @@ def _check_semantics(typed: pd.DataFrame, refuse) -> None:
 
 
 def _normalise_categories(typed: pd.DataFrame, refuse) -> None:
-    precision = typed["precision"].str.lower().replace(PRECISION_ALIASES)
-    refuse(precision.notna() & ~precision.isin(PRECISIONS), "precision",
-           f"unknown precision {{value!r}}; expected one of {', '.join(sorted(PRECISIONS))}")
-    typed["precision"] = precision
-    mode = typed["mode"].str.lower()
-    refuse(mode.notna() & ~mode.isin(MODES), "mode", f"unknown mode {{value!r}}; expected one of {', '.join(sorted(MODES))}")
-    typed["mode"] = mode
-    platform = typed["hardware_platform"].str.lower()
-    refuse(platform.notna() & ~platform.isin(PLATFORMS), "hardware_platform",
-           f"unknown platform {{value!r}}; expected one of {', '.join(sorted(PLATFORMS))}")
-    typed["hardware_platform"] = platform
+    _categorise(typed, "precision", PRECISIONS, refuse, aliases=PRECISION_ALIASES)
+    _categorise(typed, "mode", MODES, refuse)
+    _categorise(typed, "hardware_platform", PLATFORMS, refuse, noun="platform")
     _categorise(typed, "workload", WORKLOADS, refuse, default=DEFAULT_WORKLOAD)
     _categorise(typed, "latency_kind", LATENCY_KINDS, refuse)
     _categorise(typed, "power_scope", POWER_SCOPES, refuse)

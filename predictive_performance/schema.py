@@ -54,7 +54,11 @@ CANONICAL_COLUMNS: tuple[Column, ...] = (
 # Optional detail that some sources carry; kept so nothing measured is thrown away.
 EXTRA_COLUMNS: tuple[Column, ...] = (
     Column("system_name", "VARCHAR"),  # the source's own name of the machine, e.g. "Dell 8x H100 80GB SXM5"
-    Column("image_size", "INTEGER"),  # input resolution for vision models
+    # input resolution for vision and diffusion models: the side of a square image, or of the square with
+    # a non-square output's pixel count, so that (image_size / reference)^2 is the ratio of pixels
+    Column("image_size", "INTEGER"),
+    Column("num_frames", "INTEGER"),  # frames of one generated video
+    Column("denoising_steps", "INTEGER"),  # denoising steps of one generated image or video
     Column("latency_p50_ms", "DOUBLE"),
     Column("latency_p90_ms", "DOUBLE"),
     Column("latency_p99_ms", "DOUBLE"),

@@ -120,7 +120,8 @@ PARTITION_DEFAULTS: dict[str, str] = {
 }
 
 # How a multi-device row splits its work; empty for one device.
-PARALLELISMS: frozenset[str] = frozenset({"data", "tensor", "pipeline", "expert"})
+# sequence: each item's tokens split over the devices (Ulysses / ring attention), every device sees the whole batch
+PARALLELISMS: frozenset[str] = frozenset({"data", "tensor", "pipeline", "expert", "sequence"})
 
 # Spellings seen in the wild, mapped to the canonical precision.
 PRECISION_ALIASES: dict[str, str] = {

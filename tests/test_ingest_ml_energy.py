@@ -10,6 +10,7 @@ import pytest
 
 from predictive_performance.ingest import IngestError, ingest_path
 from predictive_performance.ingest.ml_energy import SOURCES, is_ml_energy, read_ml_energy, release_loads
+from predictive_performance.modeling import add_roofline
 from predictive_performance.settings import SHARED_DATA_DIR
 from tests.conftest import GOOD_ROWS, canonical_csv
 
@@ -59,8 +60,25 @@ IMAGE = {
     "ulysses_degree": 1,
     "ring_degree": 1,
 }
+# a Wan 2.1 video split over 4 GPUs by xDiT: Ulysses 2 x ring 2
+VIDEO = {
+    **{key: IMAGE[key] for key in ("gpu_model", "weight_precision", "avg_power_watts")},
+    "model_id": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+    "num_gpus": 4,
+    "batch_size": 2,
+    "batch_latency_s": 60.0,
+    "throughput_videos_per_sec": 1 / 30,
+    "energy_per_video_joules": 36000.0,
+    "video_width": 832,
+    "video_height": 480,
+    "num_frames": 81,
+    "fps": 15,
+    "inference_steps": 50,
+    "ulysses_degree": 2,
+    "ring_degree": 2,
+}
 INDEX = {
-    "architectures": {"llm": ["gpqa"], "diffusion": ["text-to-image"]},
+    "architectures": {"llm": ["gpqa"], "diffusion": ["text-to-image", "text-to-video"]},
     "models": {
         "Qwen/Qwen3-14B": {
             "total_params_billions": 14.8,
@@ -169,6 +187,42 @@ def test_v3_serving_and_diffusion_rows_keep_their_semantics(warehouse, tmp_path)
         1200.0,
     )
     assert pd.isna(image["parallelism"]) and image["model_type"] == "diffusion"
+    assert image["denoising_steps"] == 28 and pd.isna(image["num_frames"])
+
+
+def write_video(root: Path, **fields: object) -> Path:
+    """The release of ``write_releases`` plus one text-to-video task of ``VIDEO`` (``fields`` override)."""
+    write_json(
+        root / "v3" / "tasks" / "text-to-video.json",
+        {"task": "text-to-video", "architecture": "diffusion", "configurations": [{**VIDEO, **fields}]},
+    )
+    return root / "v3"
+
+
+def test_v3_video_rows_keep_resolution_frames_steps_and_sequence_parallelism(warehouse, tmp_path):
+    ingest_path(write_video(write_releases(tmp_path / "ml-energy")), warehouse)
+
+    video = stored(warehouse, "ml-energy-v3").set_index("model_name").loc["Wan-AI/Wan2.1-T2V-1.3B-Diffusers"]
+    assert video["task"] == "text-to-video 832x480 81 frames 50 steps"
+    # the side of the square with 832 x 480 pixels, so that (image_size / reference)^2 is a ratio of pixels
+    assert (video["image_size"], video["num_frames"], video["denoising_steps"]) == (632, 81, 50)
+    assert (video["num_devices"], video["batch_size"], video["parallelism"]) == (4, 2, "sequence")
+
+
+@pytest.mark.parametrize(
+    ("fields", "scale"),
+    [({}, 1.0), ({"inference_steps": 25}, 0.5), ({"num_frames": 41}, 41 / 81), ({"video_width": 416}, 0.5)],
+)
+def test_v3_video_work_scales_with_pixels_frames_and_steps(warehouse, tmp_path, fields, scale):
+    ingest_path(write_video(write_releases(tmp_path / "ml-energy"), **fields), warehouse)
+    video = stored(warehouse, "ml-energy-v3").query("model_name == 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers'")
+    # the catalog's Wan 2.1 1.3B: FLOPs of one 832x480, 81-frame, 50-step video (dbt/seeds/model_specs.csv)
+    catalog = {"gflops_per_item": 4.2588e6, "reference_image_size": 632, "reference_num_frames": 81,
+               "reference_denoising_steps": 50, "reference_sequence_length": 32760}
+
+    roofline = add_roofline(video.assign(**catalog))
+
+    assert roofline["flops_per_item"].iloc[0] == pytest.approx(4.2588e15 * scale, rel=2e-3)
 
 
 def test_v3_index_becomes_catalog_facts(warehouse, tmp_path):

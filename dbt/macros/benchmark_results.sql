@@ -24,6 +24,8 @@
         'task': "nullif(trim(task), '')",
         'sequence_length': 'cast(sequence_length as integer)',
         'image_size': 'cast(image_size as integer)',
+        'num_frames': 'cast(num_frames as integer)',
+        'denoising_steps': 'cast(denoising_steps as integer)',
         'parallelism': "nullif(lower(trim(parallelism)), '')",
         'compiled': 'cast(compiled as boolean)',
         'framework': "nullif(trim(framework), '')",

@@ -262,8 +262,9 @@ def _derived(raw: dict[str, np.ndarray]) -> Iterable[np.ndarray]:
 
 MODEL_CATALOG_COLUMNS = (
     "model_family", "model_type", "modality", "parameters_million", "num_layers", "hidden_size", "num_heads",
-    "gflops_per_item", "reference_sequence_length", "reference_image_size", "active_parameters_million",
-    "max_sequence_length",
+    "gflops_per_item", "reference_sequence_length", "reference_image_size", "reference_num_frames",
+    "reference_denoising_steps", "active_parameters_million",
+    "max_sequence_length", "intermediate_size", "num_kv_heads", "vocab_size",
 )
 HARDWARE_CATALOG_COLUMNS = (
     "vendor", "device_class", "architecture", "release_year", "memory_gb", "memory_bandwidth_gbs",
@@ -332,6 +333,8 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         input_scale = np.where(
             ~np.isnan(seq) & (ref_seq > 0), seq / ref_seq, np.where(~np.isnan(img) & (ref_img > 0), (img / ref_img) ** 2, 1.0)
+        ) * _ratio_or_one(frame, "num_frames", "reference_num_frames") * _ratio_or_one(
+            frame, "denoising_steps", "reference_denoising_steps"
         )
     mode_factor = np.where(frame["mode"].astype("object").to_numpy() == "training", 3.0, 1.0)
     precision = frame["precision"].astype("object")
@@ -376,6 +379,13 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
             log_batch_size=np.log(batch),
         )
     return out
+
+
+def _ratio_or_one(frame: pd.DataFrame, column: str, reference: str) -> np.ndarray:
+    """A diffusion item's frames or steps over the catalog's reference; 1 where either is unknown."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = _numeric(frame, column) / np.where(_numeric(frame, reference) > 0, _numeric(frame, reference), np.nan)
+    return np.nan_to_num(ratio, nan=1.0)
 
 
 def _coalesce(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -69,6 +69,8 @@ final as (
         resolved.compiled,
         resolved.sequence_length,
         resolved.image_size,
+        resolved.num_frames,
+        resolved.denoising_steps,
         resolved.framework,
         resolved.source,
         resolved.hardware_description,

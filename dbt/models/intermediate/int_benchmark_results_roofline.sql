@@ -46,14 +46,17 @@ scaled as (
 
     select
         *,
-        -- work grows linearly with sequence length and with image area (1 when either is unknown)
+        -- work grows linearly with sequence length and with image area (1 when either is unknown),
+        -- and for diffusion with the frames of a video and the denoising steps
         case
             when sequence_length is not null and reference_sequence_length > 0
                 then cast(sequence_length as double) / reference_sequence_length
             when image_size is not null and reference_image_size > 0
                 then power(cast(image_size as double) / reference_image_size, 2)
             else 1.0
-        end as input_scale,
+        end
+        * coalesce(cast(num_frames as double) / nullif(reference_num_frames, 0), 1.0)
+        * coalesce(cast(denoising_steps as double) / nullif(reference_denoising_steps, 0), 1.0) as input_scale,
         -- a training step is forward + backward, about three forward passes of work and traffic
         case when mode = 'training' then 3.0 else 1.0 end as mode_factor,
         {{ precision_bytes('precision') }} as precision_bytes,

@@ -24,7 +24,7 @@ from predictive_performance.warehouse import CatalogFacts
 # NVML / Zeus read each GPU's own counter and sum them: the accelerators, never the wall.
 POWER_SCOPE = "accelerators"
 # How the work is split, in the order a row is named by: the first degree above one wins.
-PARALLEL_DEGREES = ("tensor", "expert", "pipeline", "data")
+PARALLEL_DEGREES = ("tensor", "expert", "pipeline", "sequence", "data")
 
 
 @dataclass
@@ -71,12 +71,33 @@ def collect(
 
 
 def parallelism(degrees: dict[str, pd.Series]) -> pd.Series:
-    """The first of tensor, expert, pipeline, data whose degree is above one; empty on a single device."""
+    """The first of tensor, expert, pipeline, sequence, data whose degree is above one; empty on a single device."""
     named = pd.Series(None, index=next(iter(degrees.values())).index, dtype=object)
     for kind in reversed(PARALLEL_DEGREES):
         if kind in degrees:
             named = named.mask(degrees[kind] > 1, kind)
     return named
+
+
+def diffusion_setting(
+    task: str | pd.Series, width: pd.Series, height: pd.Series, steps: pd.Series, frames: pd.Series | None = None
+) -> dict[str, pd.Series]:
+    """The inputs that fix one generated image's (video's) work, as the task label and as numbers.
+
+    The roofline scales the catalog's FLOPs per item by pixels, frames and steps relative to the
+    catalog's reference, so ``image_size`` is the side of the square with the output's pixel count
+    (``sqrt(width x height)``, the side itself for a square image): ``(image_size / reference)^2`` is
+    then the ratio of pixels for any shape. An unknown resolution stays empty.
+    """
+    width, height = pd.to_numeric(width, errors="coerce"), pd.to_numeric(height, errors="coerce")
+    shown = (" " + width.astype("Int64").astype(str) + "x" + height.astype("Int64").astype(str)).where(width.notna(), "")
+    counted = "" if frames is None else " " + frames.astype(str) + " frames"
+    return {
+        "task": task + shown + counted + " " + steps.astype(str) + " steps",
+        "image_size": np.sqrt(width * height).round().astype("Int64"),
+        "num_frames": frames,
+        "denoising_steps": steps,
+    }
 
 
 def tables(

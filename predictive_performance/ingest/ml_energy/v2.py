@@ -23,7 +23,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from predictive_performance.ingest.ml_energy.records import POWER_SCOPE, collect, parallelism, read_json, tables
+from predictive_performance.ingest.ml_energy.records import (
+    POWER_SCOPE,
+    collect,
+    diffusion_setting,
+    parallelism,
+    read_json,
+    tables,
+)
 from predictive_performance.ingest.sources import SourceTables
 from predictive_performance.ingest.validation import Reject
 
@@ -168,8 +175,6 @@ def _diffusion_rows(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         )
         for axis in (0, 1)
     )
-    shown = (" " + width.astype(str) + "x" + height.astype(str)).where(width.notna(), "")
-    frames = " " + frame["Frames"].astype(str) + " frames" if kind == "video" else ""
     per_second = frame["Batch size"] / frame["Batch latency (s)"]
     energy = frame[f"Energy/{kind} (J)"]
     return pd.DataFrame(
@@ -180,8 +185,9 @@ def _diffusion_rows(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
             "batch_size": frame["Batch size"],
             "precision": "fp16",
             "workload": "static_batch",
-            "task": folders.str[1] + shown + frames + " " + frame["Denoising steps"].astype(str) + " steps",
-            "image_size": height.where(width == height),
+            **diffusion_setting(
+                folders.str[1], width, height, frame["Denoising steps"], frame["Frames"] if kind == "video" else None
+            ),
             "throughput": per_second,
             "latency_ms": frame["Batch latency (s)"] * 1000,
             "latency_kind": "batch",

@@ -5,11 +5,12 @@ through the task's request set: output tokens per second of the whole system, th
 p99) inter-token latency, the average power summed over the GPUs and the energy per output token.
 The achieved ``avg_batch_size`` has no canonical column and is not kept. No configuration of this
 copy has ``data_parallel`` above one, so ``max_num_seqs`` is the cap of the one replica.
-Diffusion configurations are one batch at a fixed resolution and step count: batch latency,
-images (videos) per second, power and energy per image (video). Ulysses / ring degrees are
-sequence parallelism, which ``vocabulary.PARALLELISMS`` does not name, so those rows leave
-``parallelism`` empty. ``index.json`` gives every model's total and activated parameters, kept
-as catalog facts.
+Diffusion configurations are one batch at a fixed resolution, frame count and step count: batch
+latency, images (videos) per second, power and energy per image (video); the resolution, frames and
+steps are kept as numbers (``records.diffusion_setting``) so that the roofline scales the work with
+them. xDiT splits every item over the GPUs by its Ulysses and ring degrees (their product is the
+GPU count): sequence parallelism, and each GPU sees the whole batch. ``index.json`` gives every
+model's total and activated parameters, kept as catalog facts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from predictive_performance.ingest.ml_energy.records import (
     POWER_SCOPE,
     Records,
     collect,
+    diffusion_setting,
     parallelism,
     read_json,
     tables,
@@ -53,7 +55,9 @@ SERVING_FIELDS = (
     "p99_itl_ms",
     "energy_per_token_joules",
 )
-DIFFUSION_FIELDS = (*COMMON_FIELDS, "batch_size", "batch_latency_s", "inference_steps")
+DIFFUSION_FIELDS = (
+    *COMMON_FIELDS, "batch_size", "batch_latency_s", "inference_steps", "ulysses_degree", "ring_degree"
+)
 IMAGE_FIELDS = (
     *DIFFUSION_FIELDS,
     "image_width",
@@ -125,7 +129,7 @@ def _fields(kind: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...
     """Required fields, the ones the reader computes with, and the whole-number ones."""
     if kind == "serving":
         return SERVING_FIELDS, (), ("tensor_parallel", "expert_parallel", "data_parallel")
-    return (IMAGE_FIELDS if kind == "image" else VIDEO_FIELDS), ("batch_latency_s",), ()
+    return (IMAGE_FIELDS if kind == "image" else VIDEO_FIELDS), ("batch_latency_s",), ("ulysses_degree", "ring_degree")
 
 
 def _base(records: Records, kind: str) -> dict[str, object]:
@@ -175,26 +179,24 @@ def _serving_rows(records: Records, task: str) -> pd.DataFrame:
 
 def _diffusion_rows(records: Records, task: str, kind: str) -> pd.DataFrame:
     frame, prefix = records.frame, "image" if kind == "image" else "video"
-    width, height = frame[f"{prefix}_width"], frame[f"{prefix}_height"]
-    frames = "" if kind == "image" else " " + frame["num_frames"].astype(str) + " frames"
     return pd.DataFrame(
         {
             **_base(records, kind),
             "batch_size": frame["batch_size"],
             "workload": "static_batch",
-            "task": f"{task} "
-            + width.astype(str)
-            + "x"
-            + height.astype(str)
-            + frames
-            + " "
-            + frame["inference_steps"].astype(str)
-            + " steps",
-            "image_size": height.where(width == height),
+            **diffusion_setting(
+                task,
+                frame[f"{prefix}_width"],
+                frame[f"{prefix}_height"],
+                frame["inference_steps"],
+                None if kind == "image" else frame["num_frames"],
+            ),
             "throughput": frame[f"throughput_{prefix}s_per_sec"],
             "latency_ms": frame["batch_latency_s"] * 1000,
             "latency_kind": "batch",
             "energy_per_item_j": frame[f"energy_per_{prefix}_joules"],
+            # xDiT splits each item's tokens over the GPUs (Ulysses x ring degrees): sequence parallelism
+            "parallelism": parallelism({"sequence": frame["ulysses_degree"] * frame["ring_degree"]}),
         }
     )
 

@@ -82,4 +82,6 @@ def test_the_physics_reference_adds_a_step_overhead_that_small_batches_feel():
                             "mode": "inference", "batch_size": [1, 256]})
     frame = workload_features(configs, models, hardware)
     share = physics_throughput(frame) / frame["roofline_throughput"].to_numpy()
-    assert share[0] < 0.5 < share[1]
+    # batch 1 is mostly launch overhead; at batch 256 the per-layer work (eager attention and elementwise
+    # passes at bandwidth, not only the matmuls) sets the pace
+    assert share[0] < 0.2 * share[1] and share[1] > 0.3

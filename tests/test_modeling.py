@@ -120,7 +120,7 @@ def metric_model(fitted) -> MetricModel:
 def test_tuning_records_every_candidate_and_the_winner(tuned):
     settings, member_oof = tuned
     assert set(settings.candidates) == {"xgboost", "lightgbm", "catboost", "ensemble"}
-    assert set(settings.formulation_scores) == {"physics", "efficiency", "direct"}
+    assert set(settings.formulation_scores) == {"physics", "physics_totals", "efficiency", "direct"}
     # a physics offset is what lets trees reach devices outside the training range
     assert settings.formulation in {"physics", "efficiency"}
     assert min(settings.formulation_scores, key=lambda f: settings.formulation_scores[f]["relative"]) == settings.formulation

@@ -114,8 +114,9 @@ _DERIVED: tuple[str, ...] = (
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(sorted({source for _, source, _ in _NUMERIC} | set(CATEGORICAL_COLUMNS)))
 
 
-def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A float64 array with NaN for missing values (also for nullable and boolean columns)."""
+def numeric_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as float64 with NaN for missing values (also for nullable and boolean columns; all NaN when
+    the frame lacks it)."""
     if column not in frame.columns:
         return np.full(len(frame), np.nan)
     values = frame[column]
@@ -177,7 +178,7 @@ class FeatureSpec:
         raw: dict[str, np.ndarray] = {}
         numeric: dict[str, np.ndarray] = {}
         for name, source, transform in _NUMERIC:
-            values = raw.setdefault(source, _numeric(frame, source))
+            values = raw.setdefault(source, numeric_column(frame, source))
             numeric[name] = _log(values) if transform == "log" else values
         raw.update(precision_flags(frame))
         numeric.update(zip(_DERIVED, _derived(raw), strict=True))
@@ -214,7 +215,7 @@ def matmul_peak_tflops(raw: dict[str, np.ndarray]) -> np.ndarray:
     ``raw`` holds the source columns plus ``tf32_capable`` and ``is_fp32`` (0/1). Against the FP32
     CUDA-core peak, an A100's or H100's "fp32" rows run at 1.2-1.9x the roof, a Volta's at 0.5x.
     """
-    tf32 = np.fmax(raw["peak_fp32_tflops"], _coalesce(raw.get("peak_tf32_tflops", np.nan), raw["peak_fp16_tflops"] / 2.0))
+    tf32 = np.fmax(raw["peak_fp32_tflops"], coalesce(raw.get("peak_tf32_tflops", np.nan), raw["peak_fp16_tflops"] / 2.0))
     use_tf32 = (raw["is_fp32"] > 0) & (raw["tf32_capable"] > 0) & np.isfinite(tf32)
     return np.where(use_tf32, tf32, raw["peak_tflops_at_precision"])
 
@@ -326,10 +327,10 @@ def workload_features(configs: pd.DataFrame, models: pd.DataFrame, hardware: pd.
 
 def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
     """Workload and roofline columns from catalog columns (the SQL of ``training_features``)."""
-    seq = _numeric(frame, "sequence_length")
-    img = _numeric(frame, "image_size")
-    ref_seq = _numeric(frame, "reference_sequence_length")
-    ref_img = _numeric(frame, "reference_image_size")
+    seq = numeric_column(frame, "sequence_length")
+    img = numeric_column(frame, "image_size")
+    ref_seq = numeric_column(frame, "reference_sequence_length")
+    ref_img = numeric_column(frame, "reference_image_size")
     with np.errstate(divide="ignore", invalid="ignore"):
         input_scale = np.where(
             ~np.isnan(seq) & (ref_seq > 0), seq / ref_seq, np.where(~np.isnan(img) & (ref_img > 0), (img / ref_img) ** 2, 1.0)
@@ -339,31 +340,31 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
     mode_factor = np.where(frame["mode"].astype("object").to_numpy() == "training", 3.0, 1.0)
     precision = frame["precision"].astype("object")
     precision_bytes = np.append(list(PRECISION_BYTES.values()), np.nan)[positions(precision, list(PRECISION_BYTES))]
-    fp32 = _numeric(frame, "peak_fp32_tflops")
-    fp16 = _coalesce(_numeric(frame, "peak_fp16_tflops"), fp32)
-    bf16 = _coalesce(_numeric(frame, "peak_bf16_tflops"), fp16)
-    int8 = _coalesce(_numeric(frame, "peak_int8_tops"), fp16)
-    fp8 = _coalesce(_numeric(frame, "peak_fp8_tflops"), fp16)
-    fp4 = _coalesce(_numeric(frame, "peak_fp4_tflops"), fp8)
+    fp32 = numeric_column(frame, "peak_fp32_tflops")
+    fp16 = coalesce(numeric_column(frame, "peak_fp16_tflops"), fp32)
+    bf16 = coalesce(numeric_column(frame, "peak_bf16_tflops"), fp16)
+    int8 = coalesce(numeric_column(frame, "peak_int8_tops"), fp16)
+    fp8 = coalesce(numeric_column(frame, "peak_fp8_tflops"), fp16)
+    fp4 = coalesce(numeric_column(frame, "peak_fp4_tflops"), fp8)
     p = precision.to_numpy()
     peak = np.select(
         [p == "fp64", p == "fp32", np.isin(p, ["fp16", "amp"]), p == "bf16", np.isin(p, ["int8", "int4"]), p == "fp8",
          p == "fp4"],
-        [_numeric(frame, "peak_fp64_tflops"), fp32, fp16, bf16, int8, fp8, fp4],
+        [numeric_column(frame, "peak_fp64_tflops"), fp32, fp16, bf16, int8, fp8, fp4],
         default=np.nan,
     )
-    params = _numeric(frame, "parameters_million")
-    batch = _numeric(frame, "batch_size")
-    devices = _numeric(frame, "num_devices")
-    hidden = _numeric(frame, "hidden_size")
-    layers = _numeric(frame, "num_layers")
-    tokens = _coalesce(seq, ref_seq)
+    params = numeric_column(frame, "parameters_million")
+    batch = numeric_column(frame, "batch_size")
+    devices = numeric_column(frame, "num_devices")
+    hidden = numeric_column(frame, "hidden_size")
+    layers = numeric_column(frame, "num_layers")
+    tokens = coalesce(seq, ref_seq)
     activations = np.nan_to_num(2.0 * hidden * tokens * layers * precision_bytes, nan=0.0)
-    flops = _numeric(frame, "gflops_per_item") * 1e9 * input_scale * mode_factor
+    flops = numeric_column(frame, "gflops_per_item") * 1e9 * input_scale * mode_factor
     bytes_per_item = mode_factor * (params * 1e6 * precision_bytes / batch + activations)
     with np.errstate(divide="ignore", invalid="ignore"):
         compute_roof = peak * 1e12 * devices / flops
-        memory_roof = _numeric(frame, "memory_bandwidth_gbs") * 1e9 * devices / bytes_per_item
+        memory_roof = numeric_column(frame, "memory_bandwidth_gbs") * 1e9 * devices / bytes_per_item
         out = frame.assign(
             input_scale=input_scale,
             precision_bytes=precision_bytes,
@@ -384,9 +385,17 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
 def _ratio_or_one(frame: pd.DataFrame, column: str, reference: str) -> np.ndarray:
     """A diffusion item's frames or steps over the catalog's reference; 1 where either is unknown."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = _numeric(frame, column) / np.where(_numeric(frame, reference) > 0, _numeric(frame, reference), np.nan)
+        ratio = numeric_column(frame, column) / np.where(numeric_column(frame, reference) > 0, numeric_column(frame, reference), np.nan)
     return np.nan_to_num(ratio, nan=1.0)
 
 
-def _coalesce(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+def coalesce(first: np.ndarray, second: np.ndarray | float) -> np.ndarray:
+    """``first`` where it is a number, ``second`` elsewhere."""
     return np.where(np.isnan(first), second, first)
+
+
+def text_column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A text column as objects (None throughout when the frame lacks it)."""
+    if name not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return frame[name].astype("object").to_numpy()

@@ -9,11 +9,18 @@ dbt marks them ``is_implausible`` and leaves them out of ``marts.training_featur
 
 The *physics* formulation fits the same kind of efficiency against a reference that holds for
 devices in general (``PHYSICS_REFERENCES``, where a metric has one): the time of one step is the
-larger of compute time at the rate matmuls reach at the precision (TF32 tensor cores for fp32 on
-Ampere and later, ``features.matmul_peak_tflops``) and memory time at the bandwidth, plus a launch
-and framework overhead per step that dominates small batches. Against the catalog's FP32 peak an
-A100's fp32 rows sit at 1.2-1.9x "the roof" and a Volta's at 0.5x, a gap the trees must otherwise
-learn per architecture and cannot carry to an unseen one.
+sum over layer kinds (linear, attention, normalisation and elementwise, embedding, convolution;
+``layers``) of the larger of compute time at the rate that kind reaches at the precision (TF32
+tensor cores for fp32 convolutions on Ampere and later, ``features.matmul_peak_tflops``) and memory
+time at the bandwidth, plus a launch and framework overhead per step that dominates small batches,
+plus on several devices the time spent communicating. Against the catalog's FP32 peak an A100's
+fp32 rows sit at 1.2-1.9x "the roof" and a Volta's at 0.5x, a gap the trees must otherwise learn
+per architecture and cannot carry to an unseen one. *physics_totals* is the earlier form for time:
+the model's total FLOPs and bytes at the matmul rate plus the overhead, linear over devices; it
+predicts unseen models about as well and unseen devices worse
+(``benchmarks/results/formulation_comparison.md``), so the screen chooses between them. Memory and power have analytical priors
+(``priors``): weights, training state, activations, KV cache and workspace; idle-to-TDP power by
+the step's compute share.
 """
 
 from __future__ import annotations
@@ -24,21 +31,11 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling.features import matmul_peak_tflops, precision_flags
+from predictive_performance.modeling.features import numeric_column as column_values
+from predictive_performance.modeling.layers import DEFAULT_LAYERS, STEP_OVERHEAD_S_PER_LAYER, step_seconds
 from predictive_performance.vocabulary import Metric, metric
 
-FORMULATIONS: tuple[str, ...] = ("physics", "efficiency", "direct")
-
-# Launch and framework overhead of one step, per layer (about ten kernels of about 10 us each): a
-# fixed cost per batch, so it dominates batch 1 of a small model and vanishes at large batches.
-STEP_OVERHEAD_S_PER_LAYER = 1e-4
-DEFAULT_LAYERS = 24.0  # where the catalog lacks the depth (conv nets): a ResNet-50's ~50 layers in ~16 blocks
-
-
-def column_values(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A column as float64 with NaN for missing (all NaN when the frame lacks it)."""
-    if name not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+FORMULATIONS: tuple[str, ...] = ("physics", "physics_totals", "efficiency", "direct")
 
 
 def _devices(frame: pd.DataFrame) -> np.ndarray:
@@ -66,7 +63,14 @@ def rated_power(frame: pd.DataFrame) -> np.ndarray:
 
 
 def physics_step_time(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(seconds one step takes on all devices, items in it): roofline at the matmul rate plus overhead.
+    """(seconds one step takes on all devices, items in it): each layer kind at its roof, plus launch
+    overhead and communication (``layers.step_seconds``)."""
+    return step_seconds(frame)
+
+
+def totals_step_time(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``physics_step_time`` from the model's total FLOPs and bytes at one roof (the matmul rate) plus
+    overhead, with a linear speed-up over devices: the *physics_totals* formulation.
 
     A row without a batch size (the system chose it) gets one item per step and no overhead.
     """
@@ -96,6 +100,17 @@ def physics_batch_time(frame: pd.DataFrame) -> np.ndarray:
     return 1000.0 * physics_step_time(frame)[0]
 
 
+def totals_throughput(frame: pd.DataFrame) -> np.ndarray:
+    """Items/s of ``totals_step_time``."""
+    seconds, items = totals_step_time(frame)
+    return items / seconds
+
+
+def totals_batch_time(frame: pd.DataFrame) -> np.ndarray:
+    """Milliseconds of one batch at ``totals_step_time``."""
+    return 1000.0 * totals_step_time(frame)[0]
+
+
 REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "roofline_throughput": roofline_throughput,
     "roofline_batch_time": roofline_batch_time,
@@ -104,17 +119,42 @@ REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 }
 
 
-# The physics formulation's reference in place of a metric's ``REFERENCES`` entry (the others have none).
+def physics_memory(frame: pd.DataFrame) -> np.ndarray:
+    """MB per device of ``priors.memory_prior_mb`` (imported here, not above: priors builds on this module)."""
+    from predictive_performance.modeling.priors import memory_prior_mb
+
+    return memory_prior_mb(frame)
+
+
+def physics_power(frame: pd.DataFrame) -> np.ndarray:
+    """Watts of ``priors.power_prior_w`` (imported here, not above: priors builds on this module)."""
+    from predictive_performance.modeling.priors import power_prior_w
+
+    return power_prior_w(frame)
+
+
+# The physics formulation's reference in place of a metric's ``REFERENCES`` entry.
 PHYSICS_REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "roofline_throughput": physics_throughput,
     "roofline_batch_time": physics_batch_time,
+    "weights_memory": physics_memory,
+    "rated_power": physics_power,
+}
+
+
+# Where the physics_totals formulation differs from physics (its other references are physics's).
+TOTALS_REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    "roofline_throughput": totals_throughput,
+    "roofline_batch_time": totals_batch_time,
 }
 
 
 def reference(frame: pd.DataFrame, name: str | Metric, formulation: str = "efficiency") -> np.ndarray:
     """The reference of a metric (not logged) under a formulation: what an ideal device would show."""
     key = metric(name).reference
-    if formulation == "physics" and key in PHYSICS_REFERENCES:
+    if formulation == "physics_totals" and key in TOTALS_REFERENCES:
+        return TOTALS_REFERENCES[key](frame)
+    if formulation in ("physics", "physics_totals") and key in PHYSICS_REFERENCES:
         return PHYSICS_REFERENCES[key](frame)
     return REFERENCES[key](frame)
 
@@ -123,7 +163,7 @@ def offset(frame: pd.DataFrame, name: str | Metric, formulation: str) -> np.ndar
     """What is added to a model's output to get ``log(metric)``."""
     if formulation == "direct":
         return np.zeros(len(frame))
-    if formulation in ("efficiency", "physics"):
+    if formulation in FORMULATIONS:
         with np.errstate(divide="ignore", invalid="ignore"):
             values = np.log(reference(frame, name, formulation))
         values[~np.isfinite(values)] = np.nan

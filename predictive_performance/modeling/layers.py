@@ -1,0 +1,240 @@
+"""The work of one step per layer kind, and the time an ideal device takes for it.
+
+A model's total FLOPs and bytes at one roof miss what makes real steps slow: a transformer's
+attention scores are memory-bound while its linear layers are compute-bound, normalisation and
+elementwise layers only move bytes, and a batch of one pays a launch overhead per layer that no
+roof shows. So each kind is bounded on its own, ``max(FLOPs / rate, bytes / bandwidth)``, the
+matmul-like kinds at ``features.matmul_peak_tflops`` (tensor cores where the precision uses them,
+TF32 where PyTorch uses it), and the step is their sum plus the launch overhead plus, on several
+devices, the time spent communicating (``communication_seconds``) rather than an assumed linear
+speed-up.
+
+Transformers (layers, hidden size, heads and a sequence length known) are built from their
+config; every other model (conv nets, diffusion pipelines, recurrent nets) from the catalog's
+FLOPs per item as convolution work plus the activation bytes those FLOPs imply. All figures are
+per device; ``batch_size`` is per device, so one step handles ``batch_size x num_devices`` items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from predictive_performance.modeling.features import (
+    coalesce,
+    matmul_peak_tflops,
+    numeric_column,
+    positions,
+    precision_flags,
+    text_column,
+)
+
+KINDS: tuple[str, ...] = ("linear", "attention", "elementwise", "embedding", "convolution")
+# kinds whose FLOPs run on the matrix units; the others only move bytes
+MATMUL_KINDS: frozenset[str] = frozenset({"linear", "attention", "embedding", "convolution"})
+# kinds PyTorch runs as TF32 for fp32 by default (cuDNN's ``allow_tf32``); its matmuls stay at the
+# FP32 rate since 1.12 (``matmul.allow_tf32`` is off): NeuSight's fp32 A100 transformers run at
+# 0.14x a TF32 roof and 0.7x the FP32 one
+TF32_KINDS: frozenset[str] = frozenset({"convolution"})
+
+# Launch and framework overhead of one step, per layer (about ten kernels of about 10 us each): a
+# fixed cost per batch, so it dominates batch 1 of a small model and vanishes at large batches.
+STEP_OVERHEAD_S_PER_LAYER = 1e-4
+DEFAULT_LAYERS = 24.0  # where the catalog lacks the depth (conv nets): a ResNet-50's ~50 layers in ~16 blocks
+TRAINING_FACTOR = 3.0  # forward + backward: the backward pass does twice the forward's work and re-reads its activations
+
+# Eager attention writes the heads x seq^2 scores, softmax reads and writes them, the value matmul
+# reads them again; a fused (compiled / flash) kernel keeps them on chip.
+SCORE_PASSES = 4.0
+# Bytes moved per token and layer by normalisation and elementwise kernels, in units of the hidden
+# size (two layer norms read + write, two residual adds read two and write one) and of the MLP
+# width (the activation function reads and writes it). Compiled graphs fuse about half of them.
+ELEMENTWISE_HIDDEN_PASSES = 10.0
+ELEMENTWISE_INTERMEDIATE_PASSES = 2.0
+FUSED_ELEMENTWISE_SHARE = 0.5
+# Without a transformer config: the activation elements the catalog's FLOPs imply. A layer with
+# fan-in k does 2k FLOPs per output element, and k is about the square root of the weights per layer
+# (a ResNet-50: ~1400 against ~750 counted; a VGG ~5900 against ~2000; a depthwise MobileNet's ~90
+# is the exception). Each element is written and read by its layer and read and written by the
+# batch norm and activation after it.
+CONV_ACTIVATION_PASSES = 2.0
+CONV_ELEMENTWISE_PASSES = 4.0
+LM_HEAD_TYPES: tuple[str, ...] = ("text_generation", "text2text_generation")  # models that end in a vocabulary projection
+
+# Interconnect bandwidth per device (GB/s, one direction), as no catalog column states it: NVLink
+# (SXM / NVL / superchip parts), AMD Infinity Fabric (OAM parts), TPU ICI by architecture; every
+# other device talks over PCIe of its generation (3: 16, 4: 32, 5: 64 GB/s).
+LINKED_PARTS = r"SXM|NVL|GH200|MI250|MI300|MI325|TPU"
+LINK_GBS: dict[str, float] = {
+    "Volta": 150.0, "Ampere": 300.0, "Hopper": 450.0, "Blackwell": 900.0, "CDNA 2": 300.0, "CDNA 3": 448.0,
+    "TPU v5e": 200.0, "TPU v6e (Trillium)": 400.0,
+}
+PCIE_GBS: dict[str, float] = {
+    "Ampere": 32.0, "Ada Lovelace": 32.0, "CDNA": 32.0, "CDNA 2": 32.0, "Hopper": 64.0, "Blackwell": 64.0, "CDNA 3": 64.0,
+}
+DEFAULT_PCIE_GBS = 16.0
+
+Work = dict[str, tuple[np.ndarray, np.ndarray]]  # kind -> (FLOPs, bytes) of one step on one device
+
+
+def _training(frame: pd.DataFrame) -> np.ndarray:
+    return text_column(frame, "mode") == "training"
+
+
+def transformer_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.ndarray) -> Work:
+    """Per-kind work of one step of a transformer from its config, ``batch`` sequences per device,
+    its weights read ``weight_reads`` times (training: forward, backward and the gradients).
+
+    Linear layers do 2 FLOPs per weight and token and read every weight once per step; the weights
+    are the larger of the active non-embedding parameters and what the config implies (ALBERT
+    shares one layer's weights across all of them; gated MLPs and experts add weights the config's
+    two MLP matrices miss).
+    """
+    layers, hidden = numeric_column(frame, "num_layers"), numeric_column(frame, "hidden_size")
+    heads = numeric_column(frame, "num_heads")
+    intermediate = coalesce(numeric_column(frame, "intermediate_size"), 4.0 * hidden)
+    kv_share = coalesce(numeric_column(frame, "num_kv_heads"), heads) / heads
+    vocab = np.nan_to_num(numeric_column(frame, "vocab_size"), nan=0.0)
+    seq = coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length"))
+    pb = numeric_column(frame, "precision_bytes")
+    params = coalesce(numeric_column(frame, "active_parameters_million"), numeric_column(frame, "parameters_million")) * 1e6
+    from_config = layers * (2.0 * hidden**2 * (1.0 + kv_share) + 2.0 * hidden * intermediate)
+    weights = np.fmax(params - vocab * hidden, from_config)
+    tokens = batch * seq
+    factor = _factor(frame)
+    fused = numeric_column(frame, "compiled") > 0
+
+    linear_activations = layers * tokens * (6.0 * hidden + 2.0 * hidden * kv_share + 2.0 * intermediate)
+    scores = np.where(fused, 0.0, SCORE_PASSES * batch * layers * heads * seq**2)
+    elementwise = layers * tokens * (ELEMENTWISE_HIDDEN_PASSES * hidden + ELEMENTWISE_INTERMEDIATE_PASSES * intermediate)
+    head = np.isin(text_column(frame, "model_type"), LM_HEAD_TYPES) * vocab * hidden
+    zero = np.zeros(len(frame))
+    return {
+        "linear": (factor * 2.0 * weights * tokens, pb * (weight_reads * weights + factor * linear_activations)),
+        "attention": (factor * 4.0 * batch * layers * seq**2 * hidden,
+                      factor * pb * (scores + 4.0 * layers * tokens * hidden)),
+        "elementwise": (zero, factor * pb * elementwise * np.where(fused, FUSED_ELEMENTWISE_SHARE, 1.0)),
+        "embedding": (factor * 2.0 * head * tokens,
+                      pb * (weight_reads * head + factor * tokens * (2.0 * hidden + vocab * (head > 0)))),
+        "convolution": (zero, zero),
+    }
+
+
+def catalog_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.ndarray) -> Work:
+    """Per-kind work of one step from the catalog's FLOPs per item (already scaled by input size and
+    mode): convolution work on the matrix units, plus the weights and the activation bytes it implies."""
+    flops = numeric_column(frame, "flops_per_item") * batch
+    factor = _factor(frame)
+    pb = numeric_column(frame, "precision_bytes")
+    weights = np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0)
+    fan_in = np.sqrt(weights / np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        activations = np.where(fan_in > 0, flops / factor / (2.0 * fan_in), 0.0)
+    zero = np.zeros(len(frame))
+    return {
+        "linear": (zero, zero),
+        "attention": (zero, zero),
+        "elementwise": (zero, factor * pb * CONV_ELEMENTWISE_PASSES * activations),
+        "embedding": (zero, zero),
+        "convolution": (flops, pb * (weight_reads * weights + factor * CONV_ACTIVATION_PASSES * activations)),
+    }
+
+
+def has_transformer_config(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose catalog gives what ``transformer_work`` needs: layers, hidden size, heads, a sequence length."""
+    seq = coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length"))
+    needed = (numeric_column(frame, "num_layers"), numeric_column(frame, "hidden_size"), numeric_column(frame, "num_heads"), seq,
+              numeric_column(frame, "precision_bytes"))
+    return np.logical_and.reduce([values > 0 for values in needed])
+
+
+def step_work(frame: pd.DataFrame) -> Work:
+    """FLOPs and bytes of one step on one device per layer kind (``KINDS``).
+
+    A row without a batch size (the system chose it) counts one item per device, its weights
+    amortised over a batch too large to matter.
+    """
+    batch = numeric_column(frame, "batch_size")
+    weight_reads = np.where(np.isnan(batch), 0.0, _factor(frame))
+    batch = np.nan_to_num(batch, nan=1.0)
+    config = has_transformer_config(frame)
+    transformer, catalog = transformer_work(frame, batch, weight_reads), catalog_work(frame, batch, weight_reads)
+    return {kind: (np.where(config, transformer[kind][0], catalog[kind][0]),
+                   np.where(config, transformer[kind][1], catalog[kind][1])) for kind in KINDS}
+
+
+def _factor(frame: pd.DataFrame) -> np.ndarray:
+    """``TRAINING_FACTOR`` on training rows, 1 on inference rows."""
+    return np.where(_training(frame), TRAINING_FACTOR, 1.0)
+
+
+def kind_seconds(frame: pd.DataFrame, work: Work) -> dict[str, np.ndarray]:
+    """Each kind's time on one device: the larger of compute at its rate and memory traffic at the
+    bandwidth (either alone where the other's rate is unknown). ``TF32_KINDS`` run at
+    ``features.matmul_peak_tflops``, the other matmul kinds at the catalog's rate at the precision."""
+    raw = {c: numeric_column(frame, c) for c in ("peak_tflops_at_precision", "peak_fp32_tflops", "peak_fp16_tflops",
+                                          "peak_tf32_tflops")}
+    raw.update(precision_flags(frame))
+    tf32_rate, rate = matmul_peak_tflops(raw) * 1e12, raw["peak_tflops_at_precision"] * 1e12
+    bandwidth = numeric_column(frame, "memory_bandwidth_gbs") * 1e9
+    seconds = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for kind, (flops, moved) in work.items():
+            kind_rate = tf32_rate if kind in TF32_KINDS else rate
+            compute = np.where(flops > 0, flops / kind_rate, 0.0) if kind in MATMUL_KINDS else np.zeros(len(frame))
+            seconds[kind] = np.fmax(compute, np.where(moved > 0, moved / bandwidth, 0.0))
+    return seconds
+
+
+def interconnect_gbs(frame: pd.DataFrame) -> np.ndarray:
+    """GB/s one device sends to the others: its link (``LINK_GBS``) on linked parts, PCIe otherwise."""
+    architecture = pd.Series(text_column(frame, "architecture"))
+    linked = pd.Series(text_column(frame, "hardware_name")).fillna("").astype(str).str.contains(LINKED_PARTS, regex=True).to_numpy()
+    link = np.append(list(LINK_GBS.values()), np.nan)[positions(architecture, list(LINK_GBS))]
+    pcie = np.append(list(PCIE_GBS.values()), DEFAULT_PCIE_GBS)[positions(architecture, list(PCIE_GBS))]
+    return np.where(linked & np.isfinite(link), link, pcie)
+
+
+def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
+    """Seconds one step spends communicating across ``num_devices`` (0 on one device).
+
+    Data-parallel training (the default on several devices) all-reduces the gradients, a ring's
+    2 (n-1)/n x parameters x bytes; tensor parallelism all-reduces each layer's activations twice
+    per pass; pipeline parallelism sends the activations across each stage boundary. Data-parallel
+    inference exchanges nothing.
+    """
+    devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
+    parallelism = pd.Series(text_column(frame, "parallelism")).fillna("data").to_numpy()
+    training = _training(frame)
+    pb = numeric_column(frame, "precision_bytes")
+    ring = 2.0 * (devices - 1.0) / np.fmax(devices, 1.0)
+    gradients = ring * np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0) * pb
+    batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0) * devices
+    seq = np.nan_to_num(coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length")), nan=1.0)
+    activations = batch * seq * np.nan_to_num(numeric_column(frame, "hidden_size"), nan=0.0) * pb
+    layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
+    passes = np.where(training, 2.0, 1.0)
+    moved = np.select(
+        [parallelism == "tensor", parallelism == "pipeline", training],
+        [passes * 2.0 * layers * ring * activations, passes * (devices - 1.0) * activations, gradients],
+        default=0.0,
+    )
+    return np.where(devices > 1, np.nan_to_num(moved, nan=0.0) / (interconnect_gbs(frame) * 1e9), 0.0)
+
+
+def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds one step takes on all devices, items in it): per-kind times + launch overhead + communication.
+
+    Pipeline stages of one micro-batch run in turn, so the step takes the stages' sum, the whole
+    model's time on one device. A row without a batch size pays no launch overhead.
+    """
+    batch = numeric_column(frame, "batch_size")
+    devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
+    kinds = np.stack(list(kind_seconds(frame, step_work(frame)).values()))
+    compute = np.where(np.isfinite(kinds).any(axis=0), np.nansum(kinds, axis=0), np.nan)
+    compute = np.where(text_column(frame, "parallelism") == "pipeline", compute * devices, compute)
+    layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
+    overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * _factor(frame))
+    items = np.where(np.isnan(batch), 1.0, batch) * devices
+    seconds = compute + overhead + communication_seconds(frame)
+    return np.where(seconds > 0, seconds, np.nan), items

@@ -1,0 +1,109 @@
+"""The per-layer-kind step of ``modeling.layers``: hand-computed work and the physics it must obey."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive_performance.modeling import layers
+from predictive_performance.modeling.targets import physics_throughput
+
+DEVICE = {"hardware_name": "NVIDIA Tesla V100 PCIe 32GB", "architecture": "Volta", "peak_fp32_tflops": 15.7,
+          "peak_fp16_tflops": 125.0, "peak_tflops_at_precision": 125.0, "memory_bandwidth_gbs": 900.0}
+# two layers of hidden 8, MLP 32, two heads, a 10-token vocabulary: 1,536 weights in the layers
+TINY_TRANSFORMER = {"model_type": "text_generation", "num_layers": 2, "hidden_size": 8, "intermediate_size": 32,
+                    "num_heads": 2, "num_kv_heads": 2, "vocab_size": 10, "parameters_million": (1536 + 80) / 1e6,
+                    "sequence_length": 4, "flops_per_item": 1e4}
+# one million weights in 25 layers (fan-in 200), a GFLOP per image
+CONV_NET = {"model_type": "vision", "num_layers": 25, "parameters_million": 1.0, "flops_per_item": 1e9}
+WIDE_CONV_NET = {**CONV_NET, "parameters_million": 1000.0, "flops_per_item": 1e12}  # 12,600 FLOPs per activation
+
+
+def frame(*rows: dict, **common) -> pd.DataFrame:
+    """Rows of the device and precision fp16 (2 bytes), inference on one device, overridden per row."""
+    base = {**DEVICE, "precision": "fp16", "precision_bytes": 2.0, "mode": "inference", "num_devices": 1,
+            "batch_size": 1, **common}
+    return pd.DataFrame([{**base, **row} for row in rows])
+
+
+def test_a_tiny_transformer_s_work_per_kind_is_what_its_config_says():
+    work = layers.step_work(frame(TINY_TRANSFORMER, batch_size=3))  # 12 tokens
+    expected = {
+        "linear": (2 * 1536 * 12, 2 * (1536 + 2 * 12 * (6 * 8 + 2 * 8 + 2 * 32))),
+        "attention": (4 * 3 * 2 * 4**2 * 8, 2 * (4 * 3 * 2 * 2 * 4**2 + 4 * 2 * 12 * 8)),
+        "elementwise": (0, 2 * 2 * 12 * (10 * 8 + 2 * 32)),
+        "embedding": (2 * 80 * 12, 2 * (80 + 12 * (2 * 8 + 10))),
+        "convolution": (0, 0),
+    }
+    for kind, (flops, moved) in expected.items():
+        assert work[kind][0][0] == pytest.approx(flops), kind
+        assert work[kind][1][0] == pytest.approx(moved), kind
+
+
+def test_fused_attention_keeps_the_scores_on_chip_and_training_triples_the_flops():
+    eager, fused, training = (layers.step_work(frame(TINY_TRANSFORMER, **extra))["attention"]
+                              for extra in ({}, {"compiled": True}, {"mode": "training"}))
+    assert fused[1][0] == pytest.approx(2 * 4 * 2 * 4 * 8)
+    assert fused[1][0] < eager[1][0]
+    assert training[0][0] == pytest.approx(3 * eager[0][0])
+
+
+def test_a_conv_net_works_from_its_catalog_flops_and_the_activations_they_imply():
+    work = layers.step_work(frame(CONV_NET, batch_size=4, precision="fp32", precision_bytes=4.0))
+    activations = 4e9 / (2 * 200)
+    assert work["convolution"][0][0] == pytest.approx(4e9)
+    assert work["convolution"][1][0] == pytest.approx(4 * (1e6 + 2 * activations))
+    assert work["elementwise"][1][0] == pytest.approx(4 * 4 * activations)
+    assert work["linear"][0][0] == work["attention"][1][0] == 0
+
+
+def _faster(rate: float = 1.0, bandwidth: float = 1.0) -> dict:
+    peaks = ("peak_fp32_tflops", "peak_fp16_tflops", "peak_tflops_at_precision")
+    return {**{c: DEVICE[c] * rate for c in peaks}, "memory_bandwidth_gbs": DEVICE["memory_bandwidth_gbs"] * bandwidth}
+
+
+def _seconds(*rows: dict, **common) -> np.ndarray:
+    return layers.step_seconds(frame(*rows, **common))[0]
+
+
+def test_a_device_with_twice_the_rate_takes_less_time():
+    base, fast = _seconds(WIDE_CONV_NET, {**WIDE_CONV_NET, **_faster(rate=2.0)}, batch_size=64)
+    assert fast < base
+
+
+def test_a_compute_bound_step_follows_the_rate_and_a_memory_bound_one_the_bandwidth():
+    # a large batch of a wide conv net is compute bound; one token through a wide transformer reads its weights
+    wide = {**TINY_TRANSFORMER, "hidden_size": 4096, "intermediate_size": 16384, "num_heads": 32, "num_kv_heads": 32,
+            "num_layers": 4, "parameters_million": 10000.0, "sequence_length": 1}
+    for model, batch, follows, ignores in ((WIDE_CONV_NET, 64, "rate", "bandwidth"), (wide, 1, "bandwidth", "rate")):
+        base, by_follows, by_ignores = _seconds(model, {**model, **_faster(**{follows: 2.0})},
+                                                {**model, **_faster(**{ignores: 2.0})}, batch_size=batch)
+        assert base / by_follows == pytest.approx(2.0, rel=0.1), follows
+        assert base / by_ignores < 1.1, ignores
+
+
+def test_batch_one_is_overhead_dominated():
+    bert_base = {**TINY_TRANSFORMER, "model_type": "text_embedding", "num_layers": 12, "hidden_size": 768,
+                 "intermediate_size": 3072, "num_heads": 12, "num_kv_heads": 12, "vocab_size": 30522,
+                 "parameters_million": 109.5, "sequence_length": 128}
+    rows = frame({**bert_base, "batch_size": 1}, {**bert_base, "batch_size": 256})
+    seconds, _ = layers.step_seconds(rows)
+    overhead = layers.STEP_OVERHEAD_S_PER_LAYER * 12
+    assert overhead / seconds[0] > 0.5 > overhead / seconds[1]
+
+
+def test_data_parallel_training_scales_below_linear_and_inference_does_not_communicate():
+    devices = [{"num_devices": n} for n in (1, 8)]
+    training = physics_throughput(frame(*devices, **CONV_NET, batch_size=32, mode="training"))
+    inference = physics_throughput(frame(*devices, **CONV_NET, batch_size=32))
+    assert training[1] < 8 * training[0]
+    assert inference[1] == pytest.approx(8 * inference[0])
+    linked = layers.communication_seconds(frame({"hardware_name": "NVIDIA Tesla V100 SXM2 16GB"}, {}, **CONV_NET,
+                                                num_devices=8, mode="training"))
+    assert 0 < linked[0] < linked[1]  # NVLink beats PCIe
+
+
+def test_rows_without_a_config_or_a_batch_keep_a_reference():
+    rows = frame({**CONV_NET, "batch_size": None}, {"flops_per_item": 1e9, "parameters_million": None})
+    assert np.isfinite(physics_throughput(rows)).all()

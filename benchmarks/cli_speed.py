@@ -88,7 +88,7 @@ def build_tiny_warehouse(folder: Path) -> dict[str, str]:
     frame = simulate(models, hardware)
     db_path, artifacts = folder / "benchmarks.duckdb", folder / "artifacts"
     write_marts(db_path, models, hardware, frame)
-    versions = train_and_register(frame, CONFIG, ["throughput", "latency_ms", "memory_mb"], artifacts, evaluate=False)
+    versions = train_and_register(frame, CONFIG, ["throughput", "memory_mb"], artifacts, evaluate=False)
     publish(Warehouse(db_path), versions, {})
     return {DB_PATH_VARIABLE: str(db_path), ARTIFACTS_VARIABLE: str(artifacts)}
 

@@ -44,7 +44,10 @@ and report views). Choices worth knowing:
   names the partitions it has.
 - **Contradictions** (a platform that is not the device's, a sequence longer than the model's
   positions, a batch larger than the device's memory) are predicted as given, with a note and
-  the confidence halved per contradiction (``prediction.plausibility``).
+  the confidence halved per contradiction, cut to x0.05 where the batch cannot fit in memory
+  (``prediction.plausibility``). A kind of device (platform, device class) a metric's model never
+  saw cuts that metric's confidence (``modeling.confidence.unseen_cut``), and a stand-in from
+  ``fallback_to_similar`` lowers it and widens the intervals (``prediction.resolution``); each with a note.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling import ModelVersion, latest_version, load_version
+from predictive_performance.modeling.derived import available_metrics, is_derived
+from predictive_performance.modeling.partitions import row_partitions
 from predictive_performance.modeling.registry import models_dir
 from predictive_performance.names import NameResolver
 from predictive_performance.prediction import views
@@ -135,13 +140,14 @@ class PerformancePredictor:
 
     @property
     def metrics(self) -> list[str]:
-        """Metrics with a trained model (warehouse columns: ``throughput``, ``latency_ms``, ...)."""
-        return list(self.versions)
+        """Metrics with figures (warehouse columns: ``throughput``, ``latency_ms``, ...): those with a trained model
+        and those another one gives (a static batch's latency comes from the throughput model)."""
+        return available_metrics(self.versions)
 
     @property
     def trained_metrics(self) -> list[Metric]:
-        """The metrics with a trained model, as the vocabulary describes them."""
-        return [metric(column) for column in self.versions]
+        """The metrics with figures (``metrics``), as the vocabulary describes them."""
+        return [metric(column) for column in self.metrics]
 
     @property
     def model_version(self) -> str:
@@ -166,7 +172,7 @@ class PerformancePredictor:
     def trained_metric(self, name: str) -> Metric:
         """The metric ``name`` (key or column); raises ``ValueError`` when it has no trained model."""
         wanted = metric(name)
-        if wanted.column not in self.versions:
+        if wanted.column not in self.metrics:
             raise ValueError(f"no trained model for {wanted.column}: it has no measurements yet")
         return wanted
 
@@ -270,8 +276,9 @@ class PerformancePredictor:
         _, features = self._predict(pd.DataFrame([{"model_name": model_name, **config}]), None)
         explained = self.explainer.explain(features, self.versions, [wanted.column])
         if wanted.key not in explained:
-            partition = self.versions[wanted.column].model.partition_of(features)[0]
-            raise ValueError(f"no {wanted.column} model for {partition}: nothing to explain")
+            partition = row_partitions(features, wanted)[0]
+            answered = "; it is derived from throughput: explain that" if is_derived(wanted.column, partition) else ""
+            raise ValueError(f"no {wanted.column} model for {partition}: nothing to explain{answered}")
         table = explained[wanted.key]["features"]
         return table.head(top) if top else table
 

@@ -52,7 +52,8 @@ def world(tmp_path_factory) -> dict:
     db_path = folder / "benchmarks.duckdb"
     write_marts(db_path, models, hardware, frame)
     artifacts = folder / "artifacts"
-    versions = train_and_register(frame, CONFIG, ["throughput", "latency_ms", "memory_mb"], artifacts, evaluate=False)
+    # a static batch's latency is no model of its own: it comes from the throughput model
+    versions = train_and_register(frame, CONFIG, ["throughput", "memory_mb"], artifacts, evaluate=False)
     evaluation = evaluate_metric(
         frame, "throughput", versions[0].model.settings, CONFIG, splits=("leave_one_hardware_out",)
     )
@@ -83,6 +84,12 @@ def test_predict_returns_every_metric_with_interval_and_confidence(predictor, wo
     # no power measurements, so no power model: present, empty, and said so
     assert result["power"] is None and result["confidence_power"] is None and "power" not in result["low_confidence"]
     assert any("power_w" in note for note in result["notes"])
+    assert not any("latency_ms" in note for note in result["notes"])
+    # one prediction for both: latency = 1000 x batch / throughput, the bounds swapped, the same confidence
+    assert result["latency"] == pytest.approx(1000.0 * 8 / result["throughput"])
+    assert result["latency_lower"] == pytest.approx(1000.0 * 8 / result["throughput_upper"])
+    assert result["latency_upper"] == pytest.approx(1000.0 * 8 / result["throughput_lower"])
+    assert result["confidence_latency"] == result["confidence"]
     assert result["model_versions"]["throughput"] == world["versions"][0].version
     assert set(result["model_version"].split(",")) == {v.version for v in world["versions"]}
     assert result["hardware_measured"] and result["model_measured"] and result["fallback"] is None
@@ -234,7 +241,8 @@ def test_batch_predict_matches_single_predictions_in_order(predictor):
 
 def test_verbose_explains_each_metric_with_shap_values_that_add_up(predictor):
     result = predictor.predict("bert-base-uncased", hardware_name="NVIDIA A10", batch_size=8, verbose=True)
-    for key in ("throughput", "latency", "memory"):
+    assert set(result["explanation"]) == {"throughput", "memory"}  # latency is the throughput model's
+    for key in ("throughput", "memory"):
         explanation = result["explanation"][key]
         table = explanation["features"]
         assert {"feature", "value", "contribution", "factor"} <= set(table.columns) and len(table) > 3
@@ -247,8 +255,10 @@ def test_verbose_explains_each_metric_with_shap_values_that_add_up(predictor):
         name in set(result["explanation"]["throughput"]["features"]["feature"])
         for name in ("model_name", "hardware_name")
     )
-    top = predictor.explain("bert-base-uncased", "latency", top=5, hardware_name="NVIDIA A10", batch_size=8)
+    top = predictor.explain("bert-base-uncased", "throughput", top=5, hardware_name="NVIDIA A10", batch_size=8)
     assert len(top) == 5
+    with pytest.raises(ValueError, match="derived from throughput"):
+        predictor.explain("bert-base-uncased", "latency", hardware_name="NVIDIA A10", batch_size=8)
 
 
 # --- matrix, heatmap, recommendations, report -----------------------------------------------------------------

@@ -31,7 +31,9 @@ figures describe models fitted on fewer rows than the published one: slightly pe
 
 Every partition of a metric (``partitions``: per-token and per-batch latency, say) is evaluated on
 its own rows with its own tuned setting, and its rows in the table name it (``partition``): figures
-of two partitions are never pooled.
+of two partitions are never pooled. A partition another metric's model answers (``derived``: a
+static batch's latency) is judged in that model's evaluation, on its held-out predictions converted,
+over the rows whose figure was measured; its table rows name the derived metric and partition.
 
 Figures: MAPE, median APE, share within +-10 % and +-25 %, R^2 of log values, Spearman rank
 correlation, coverage of the nominal interval and the median upper/lower ratio (how wide the
@@ -49,9 +51,10 @@ import pandas as pd
 from predictive_performance import vocabulary
 from predictive_performance.modeling.calibration import regime_of
 from predictive_performance.modeling.config import TrainingConfig
+from predictive_performance.modeling.derived import derived_from
 from predictive_performance.modeling.folds import group_fold_ids, random_fold_ids
 from predictive_performance.modeling.targets import column_values, reference
-from predictive_performance.modeling.training import fit_metric_model, trainable_partitions
+from predictive_performance.modeling.training import PartitionModel, fit_metric_model, trainable_partitions
 from predictive_performance.modeling.tuning import MetricSettings, search_rows, tune_metric
 from predictive_performance.progress import step
 
@@ -255,7 +258,12 @@ def _evaluate_partition(rows, metric, partition, settings, config, splits, strat
         with step("training", f"{metric} [{partition}]: evaluation {split}", total=len(folds)) as advance:
             parts += _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance)
     predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    return _tabulate(predictions, metric, partition, config.coverage, strata, notes, remarks, splits), predictions
+    tables = [_tabulate(predictions, metric, partition, config.coverage, strata, notes, remarks, splits)]
+    for derivation in derived_from(metric, partition) if len(predictions) else ():
+        said = {split: "; ".join(filter(None, (remarks.get(split), derivation.remark))) for split in splits}
+        held = derivation.held_out(rows, predictions)
+        tables.append(_tabulate(held, derivation.metric, derivation.partition, config.coverage, strata, notes, said, splits))
+    return pd.concat(tables, ignore_index=True), predictions
 
 
 def _stratum(rows: pd.DataFrame, column: str) -> np.ndarray:
@@ -265,18 +273,22 @@ def _stratum(rows: pd.DataFrame, column: str) -> np.ndarray:
     return rows[column].astype("object").where(rows[column].notna(), "unknown").astype(str).to_numpy()
 
 
+def held_out_model(
+    train_rows: pd.DataFrame, test_rows: pd.DataFrame, settings: MetricSettings, config: TrainingConfig
+) -> PartitionModel:
+    """The tuned setting refitted on ``train_rows`` alone, calibrated for the novelty ``test_rows`` have."""
+    seen_hardware, seen_models = set(train_rows["hardware_name"].astype(str)), set(train_rows["model_name"].astype(str))
+    regimes = tuple(np.unique(regime_of(test_rows, seen_hardware, seen_models)))
+    return fit_metric_model(train_rows, settings, config, with_confidence=False, regimes=regimes)
+
+
 def _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
     """Each fold of one split: a model fitted on the other folds, its predictions and the baseline's."""
     figure = vocabulary.metric(metric).figure
     parts = []
     for number, (train, test) in enumerate(folds):
         train_rows, test_rows = rows.iloc[train], rows.iloc[test]
-        model = fit_metric_model(
-            train_rows, settings, config, with_confidence=False,
-            regimes=tuple(np.unique(regime_of(test_rows, set(train_rows["hardware_name"].astype(str)),
-                                              set(train_rows["model_name"].astype(str))))),
-        )
-        predicted = model.predict(test_rows)
+        predicted = held_out_model(train_rows, test_rows, settings, config).predict(test_rows)
         parts.append(
             pd.DataFrame(
                 {

@@ -38,6 +38,7 @@ from predictive_performance.current_models import CURRENT_VERSIONS_SQL
 from predictive_performance.modeling.calibration import ConformalBands
 from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
 from predictive_performance.modeling.config import TrainingConfig
+from predictive_performance.modeling.derived import add_derived
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
 from predictive_performance.modeling.features import FeatureSpec, workload_features
 from predictive_performance.modeling.learners import LEARNERS, boosting_library
@@ -369,6 +370,7 @@ def predict(
 
     Uses ``versions`` where given, else the latest saved version of each metric. Adds
     ``<metric>_model_version`` per metric and ``model_version``, the versions used, comma-separated.
+    A figure another metric's model gives (``derived``: a static batch's latency) comes from that model.
     """
     if versions is None:
         candidates = metrics or list(metric_columns())
@@ -382,7 +384,7 @@ def predict(
     for metric, version in versions.items():
         predicted = version.predict(frame, components=components, matrices=matrices)
         parts.append(predicted.rename(columns={"model_version": f"{metric}_model_version"}))
-    out = pd.concat(parts, axis=1)
+    out = add_derived(frame, pd.concat(parts, axis=1), versions)
     out["model_version"] = ",".join(v.version for v in versions.values())
     return out
 

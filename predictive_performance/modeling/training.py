@@ -62,6 +62,7 @@ from predictive_performance.modeling.calibration import (
 from predictive_performance.modeling.confidence import WITHIN, ConfidenceModel, NeighbourIndex, signal_matrix
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.crossval import cross_validate, tuning_folds
+from predictive_performance.modeling.derived import is_derived
 from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import SCHEMES, search_sample
 from predictive_performance.modeling.learners import Learner, learner
@@ -77,8 +78,10 @@ if TYPE_CHECKING:
 def metric_partitions(
     frame: pd.DataFrame, metric: str | vocabulary.Metric, config: TrainingConfig = TrainingConfig()
 ) -> dict[str, pd.DataFrame]:
-    """The usable rows of every partition of ``metric`` (largest first), trainable or not."""
-    return split_rows(metric_rows(frame, metric, config.formulations), metric)
+    """The usable rows of every partition of ``metric`` (largest first), trainable or not; a partition another
+    metric's model answers (``derived``: a static batch's latency) is never fitted and not among them."""
+    every = split_rows(metric_rows(frame, metric, config.formulations), metric)
+    return {p: rows for p, rows in every.items() if not is_derived(metric, p)}
 
 
 def trainable_partitions(

@@ -15,6 +15,7 @@ import pandas as pd
 
 from predictive_performance.modeling import MetricModel, ModelVersion, workload_features
 from predictive_performance.modeling import predict as predict_frame
+from predictive_performance.modeling.derived import available_metrics, is_derived
 from predictive_performance.names import map_distinct
 from predictive_performance.prediction.plausibility import contradictions, lowered
 from predictive_performance.prediction.resolution import CatalogResolver
@@ -100,7 +101,8 @@ def _notes(
             out[f"{kind}_name"], lambda name, what=what: f"{name} has no measurements: predicted from its catalog {what}"
         )
         notes.append(np.where(out[f"{kind}_measured"].to_numpy(), "", said.to_numpy(dtype=object)))
-    untrained = [m.column for m in metrics() if m.column not in versions]
+    available = available_metrics(versions)
+    untrained = [m.column for m in metrics() if m.column not in available]
     if untrained:
         missing = f"no trained model for {', '.join(untrained)} (no measurements yet)"
         notes.append(np.full(len(out), missing, dtype=object))
@@ -109,15 +111,17 @@ def _notes(
 
 
 def _partition_notes(features: pd.DataFrame, model: MetricModel) -> np.ndarray:
-    """A note on each row whose partition (latency kind, power scope, workload) the metric has no model for."""
+    """A note on each row whose partition (latency kind, power scope, workload) the metric has no model for
+    (a partition another metric's model answers, ``derived``, has one)."""
     labels = model.partition_of(features)
+    answered = [*model.partitions, *(label for label in set(labels) if is_derived(model.metric, label))]
     trained = ", ".join(model.partitions)
     said = map_distinct(
         pd.Series(labels),
         lambda label: f"no {model.metric} model for {label} (trained for {trained}): left empty rather than "
         "answered by another partition's model",
     )
-    return np.where(np.isin(labels, list(model.partitions)), "", said.to_numpy(dtype=object))
+    return np.where(np.isin(labels, answered), "", said.to_numpy(dtype=object))
 
 
 def _joined(notes: list[np.ndarray]) -> np.ndarray:

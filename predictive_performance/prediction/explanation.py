@@ -40,6 +40,8 @@ class ShapExplainer:
         row = features.iloc[[0]]
         out = {}
         for column in columns:
+            if column not in versions:
+                continue
             partition = versions[column].model.partition_of(row)[0]
             if partition in versions[column].model.partitions:
                 out[metric(column).key] = self._explain_metric(row, column, versions[column], partition)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling import ModelVersion
+from predictive_performance.modeling.derived import available_metrics
 from predictive_performance.prediction.assembly import split_notes
 from predictive_performance.vocabulary import Metric, metric, metrics
 
@@ -69,8 +70,9 @@ class Prediction(Mapping[str, Any]):
         """The result for one row of ``assembly.predict_resolved``; metrics without a model are None."""
         figures: dict[str, float | None] = {}
         low: dict[str, bool] = {}
+        available = available_metrics(versions)
         for m in metrics():
-            trained = m.column in versions and pd.notna(row[m.figure("pred")])
+            trained = m.column in available and pd.notna(row[m.figure("pred")])
             for key, column in _figure_columns(m).items():
                 figures[key] = _plain(row[column]) if trained else None
             if trained:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from predictive_performance import vocabulary
-from predictive_performance.names import canonical_platform, is_platform
+from predictive_performance.modeling.derived import answering_version
+from predictive_performance.modeling.partitions import row_partitions
+from predictive_performance.names import canonical_platform, is_platform, map_distinct
 from predictive_performance.prediction.defaults import RESULTS
 from predictive_performance.recommend import objective_for, rank_hardware
 
@@ -100,7 +102,10 @@ def prediction_matrix(
     for figure in MATRIX_FIGURES:
         matrix["value" if figure == "pred" else figure] = predicted[wanted.figure(figure)]
     matrix["hardware_measured"] = predicted["hardware_measured"]
-    matrix["model_version"] = predictor.versions[wanted.column].version
+    matrix["model_version"] = map_distinct(
+        pd.Series(row_partitions(predicted, wanted)),
+        lambda partition: answering_version(wanted.column, partition, predictor.versions),
+    ).to_numpy()
     matrix["notes"] = predicted["notes"]
     return matrix
 
@@ -191,15 +196,15 @@ def comparison_report(
     """A report comparing models across hardware (``reports.comparison_report``); untrained metrics are noted."""
     from predictive_performance.reports import comparison_report as render
 
-    wanted = [vocabulary.metric(m).column for m in metrics] if metrics else list(predictor.versions)
-    skipped = [m for m in wanted if m not in predictor.versions]
+    wanted = [vocabulary.metric(m).column for m in metrics] if metrics else predictor.metrics
+    skipped = [m for m in wanted if m not in predictor.metrics]
     grid = _grid(
         predictor, model_names, _hardware_entries(predictor, hardware_platforms), batch_sizes,
         precision=precision, mode=mode,
     )
     return render(
         predictor.batch_predict(grid.drop(columns="label")),
-        [m for m in wanted if m in predictor.versions],
+        [m for m in wanted if m in predictor.metrics],
         output_format=output_format,
         output_path=output_path,
         confidence_threshold=predictor.confidence_threshold,

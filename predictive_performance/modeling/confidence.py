@@ -33,6 +33,14 @@ device or model unlike anything measured cannot keep the confidence of a familia
 Coefficients are constrained to the sensible direction (wider, more spread, farther -> lower;
 denser -> higher) by dropping any signal whose fitted sign is reversed, so that a device with no
 measurements can never look surer than a measured one merely through noise in the fit.
+
+One explicit factor stands beside the signals (``unseen_cut``): a row whose device platform, or
+device class, no training row of its metric partition has is a kind of device the model has never
+seen (a memory model fitted on CPUs asked about an NPU). The distance cannot say so: one-hot columns
+of an unseen category are all zero, which lies no farther than a switch between two seen ones, and
+the out-of-group calibration rarely holds a whole platform out. So the confidence is multiplied by
+``UNSEEN_FACTORS`` per unseen category (x0.2 for a platform, x0.5 for a device class; x0.1 for
+both), and the row gets a note saying so.
 """
 
 from __future__ import annotations
@@ -42,9 +50,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from sklearn.neighbors import NearestNeighbors
+
+    from predictive_performance.modeling.training import MetricModel
 
 WITHIN = 0.25
 SIGNALS: tuple[str, ...] = ("interval_width", "spread", "distance", "density")
@@ -66,6 +77,8 @@ NOVELTY_NUMERIC: tuple[str, ...] = (
     "release_year",
 )
 NOVELTY_CATEGORICAL_PREFIXES: tuple[str, ...] = ("hardware_platform=", "mode=")
+# device category -> the confidence factor for a row whose value no training row of its partition has
+UNSEEN_FACTORS: dict[str, float] = {"hardware_platform": 0.2, "device_class": 0.5}
 NEIGHBOURS = 10
 MAX_REFERENCE = 2000
 CHUNK_ROWS = 65536
@@ -240,3 +253,29 @@ class ConfidenceModel:
         if data.get("support_distance") is None:
             data["support_distance"] = float("inf")
         return cls(**data)
+
+
+def unseen_cut(model: MetricModel, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence factor, note) per row: ``UNSEEN_FACTORS`` for each device category of the row that no
+    training row of its partition has (the partition's ``FeatureSpec`` categories); 1 and no note elsewhere
+    and on rows whose partition has no model."""
+    factor = np.ones(len(features))
+    unseen: list[list[str]] = [[] for _ in range(len(features))]
+    labels = model.partition_of(features)
+    for label, part in model.partitions.items():
+        rows = labels == label
+        for column, cut in UNSEEN_FACTORS.items():
+            if column not in features.columns or not part.spec.categories.get(column):
+                continue  # a layout without the column never learnt from it
+            values = features[column]
+            new = (rows & values.notna() & ~values.isin(part.spec.categories[column])).to_numpy()
+            factor[new] *= cut
+            for position in np.flatnonzero(new):
+                unseen[position].append(f"{column.replace('_', ' ').removeprefix('hardware ')} {values.iat[position]}")
+    notes = np.full(len(features), "", dtype=object)
+    for position in np.flatnonzero(factor < 1.0):
+        notes[position] = (
+            f"{model.metric} model never saw a device of {' nor '.join(unseen[position])}: "
+            f"confidence x{factor[position]:g}"
+        )
+    return factor, notes

@@ -5,6 +5,12 @@ SXM5" is two H100 SXM5) are resolved by ``predictive_performance.names``. Here: 
 without a device stands for its representative device, and a name the catalogs do not know raises
 ``UnknownNameError`` or, with ``fallback_to_similar``, is replaced by the closest catalog name
 (the row's ``fallback`` and ``notes`` say so).
+
+A stand-in is another device or model predicted as if it were the one asked, and names that are
+spelt alike can still run far apart (an EPYC Zen 4 for a Zen 5: about 2x slower). So each
+stand-in, by its spelling similarity ``s`` (``stand_in``), multiplies the row's confidence by
+``STAND_IN_CONFIDENCE x s`` and widens each side of its intervals by ``log(STAND_IN_SPREAD) / s``
+in log units (a factor of 2 at ``s`` = 1, more the poorer the match).
 """
 
 from __future__ import annotations
@@ -32,6 +38,26 @@ from predictive_performance.warehouse import Warehouse, WarehouseError
 CPU_RUNTIMES = frozenset({"onnxruntime", "openvino"})
 # kind -> (the configuration column it names, the column it is compared within when it is unknown)
 NAME_COLUMNS = {"model": ("model_name", "model_type"), "hardware": ("hardware_name", "hardware_platform")}
+STAND_IN_CONFIDENCE = 0.5  # a stand-in's confidence factor at similarity 1 (x similarity)
+STAND_IN_SPREAD = 2.0  # how far apart a stand-in and the one asked may run at similarity 1 (/ similarity)
+
+
+def stand_in_cut(similarity: float) -> tuple[float, float]:
+    """(confidence factor, extra log half-width of the intervals) for one stand-in of this similarity."""
+    similarity = max(similarity, 1e-3)
+    return STAND_IN_CONFIDENCE * similarity, float(np.log(STAND_IN_SPREAD)) / similarity
+
+
+def stand_in(fallback: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence factor, extra log half-width) per row from its ``fallback`` entries: 1 and 0 without one;
+    a row with a stand-in model and device gets both cuts."""
+    factor, widening = np.ones(len(fallback)), np.zeros(len(fallback))
+    for position, entry in enumerate(fallback):
+        for explanation in (entry or {}).values():
+            cut, wider = stand_in_cut(explanation["similarity"])
+            factor[position] *= cut
+            widening[position] += wider
+    return factor, widening
 
 
 class UnknownNameError(UnknownEntityError):
@@ -226,6 +252,7 @@ class CatalogResolver:
                 if not close:
                     raise UnknownNameError(kind, [name])
                 used, similarity = close[0]
+                cut, wider = stand_in_cut(round(similarity, 3))
                 explanation = {
                     "requested": name,
                     "used": used,
@@ -239,7 +266,8 @@ class CatalogResolver:
                     entry[kind] = explanation
                     frame.at[position, "fallback"] = entry
                     frame.at[position, "notes"].append(
-                        f"fallback: {explanation['reason']} (similarity {similarity:.2f})"
+                        f"fallback: {explanation['reason']} (similarity {similarity:.2f}): confidence x{cut:.2g}, "
+                        f"intervals x{np.exp(wider):.2g} wider on each side"
                     )
                 frame.loc[rows, column] = used
 

@@ -106,6 +106,9 @@ def score_candidates(
 ) -> CandidateScores:
     """Every untested configuration (a random sample of ``max_candidates``) with predictions, the three signals and the gain."""
     frame = untested_configurations(warehouse, max_candidates, seed)
+    # candidates are grid cells (static batches): a metric scores them with its model of that partition, and
+    # one without (a static batch's latency comes from throughput) adds nothing of its own
+    versions = {c: v for c, v in versions.items() if v.model.default_partition in v.model.partitions}
     predicted = predict(frame, versions=versions, components=True)
     training = load_training_frame(warehouse)
     space = novelty_space(frame, predicted, training, versions)

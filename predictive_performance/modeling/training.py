@@ -210,9 +210,15 @@ class MetricModel:
         return {partition: part.settings for partition, part in self.partitions.items()}
 
     @property
+    def default_partition(self) -> str:
+        """The partition of a configuration that says nothing of them (static batch, per-batch latency,
+        accelerator power), trained or not."""
+        return row_partitions(pd.DataFrame(index=[0]), self.metric, self.partition_by)[0]
+
+    @property
     def primary_partition(self) -> str:
-        """The default partition (static batch, per-batch latency, accelerator power) if trained, else the largest."""
-        default = row_partitions(pd.DataFrame(index=[0]), self.metric, self.partition_by)[0]
+        """The default partition if trained, else the largest."""
+        default = self.default_partition
         return default if default in self.partitions else next(iter(self.partitions))
 
     @property

@@ -216,6 +216,14 @@ def evaluate(
     by: Annotated[
         str | None, typer.Option(help="Also break down by hardware_platform, model_type or source.")
     ] = None,
+    anchors: Annotated[
+        bool,
+        typer.Option(
+            "--anchors",
+            help="Refit the current settings with each device of NeuSight's, pytorch-gpu-benchmark's and ML.ENERGY's "
+            "rows left out in turn (a few minutes), beside a plain roofline and the published figures.",
+        ),
+    ] = False,
 ) -> None:
     """Held-out accuracy of the current models per partition and split, next to the physics baseline."""
     import math
@@ -223,6 +231,9 @@ def evaluate(
     from predictive_performance.modeling import evaluation_table
     from predictive_performance.modeling.evaluation import STRATA
 
+    if anchors:
+        _print_anchors(_predictor(None))
+        return
     try:
         column = vocabulary.metric(metric).column if metric else None
     except ValueError as error:
@@ -285,6 +296,35 @@ def evaluate(
     console.print(
         "Judge by the grouped splits (leave_one_hardware_out, leave_one_model_out); random_kfold is optimistic."
     )
+
+
+def _print_anchors(predictor) -> None:
+    """``modeling.anchors`` on the warehouse's training rows with the current versions' tuned settings."""
+    from predictive_performance.modeling import load_training_frame
+    from predictive_performance.modeling.anchors import evaluate_anchors
+
+    try:
+        frame = load_training_frame(predictor.warehouse)
+    except USER_ERRORS as error:
+        _fail(error)
+    table = evaluate_anchors(frame, {metric: v.model.settings for metric, v in predictor.versions.items()})
+    if table.empty:
+        errors.print("no anchor has a trained model for its rows", markup=False)
+        raise typer.Exit(EXIT_NO_MODELS)
+    for name, rows in table.groupby("anchor", sort=False):
+        out = Table(title=f"{name}: each device left out in turn", caption=rows["published"].iloc[0])
+        for label in ("held out", "method", "rows", "MAPE", "median APE", "±25%", "coverage", "width"):
+            out.add_column(label, justify="left" if label in ("held out", "method") else "right")
+        for row in rows.itertuples():
+            out.add_row(
+                row.held_out, row.method, str(int(row.n_rows)), *(_share(v) for v in (row.mape, row.median_ape)),
+                _share(row.within_25), _share(row.coverage), _figure(row.median_interval_ratio),
+            )
+        console.print(out)
+
+
+def _share(value: float) -> str:
+    return "–" if value != value else f"{value:.1%}"
 
 
 def _check_versions(warehouse: Warehouse, versions: set[str]) -> None:

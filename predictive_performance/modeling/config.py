@@ -35,7 +35,10 @@ class TrainingConfig:
     screen_rows: int = 2000  # the formulation screen fits on a sample of at most this many of those
     calibration_rows: int = 2500  # conformal margins fit on a sample of at most this many of those
     seed: int = 0
-    n_jobs: int = 2
+    n_jobs: int = 2  # threads per learner
+    # processes the held-out folds of an evaluation fit in side by side, their learners on n_jobs / workers
+    # threads each: a fold fit on a few thousand rows keeps one core busy, not two
+    fold_workers: int = 2
 
     @classmethod
     def thorough(cls, **overrides: Any) -> TrainingConfig:

@@ -56,6 +56,7 @@ from predictive_performance.modeling.folds import group_fold_ids, random_fold_id
 from predictive_performance.modeling.targets import column_values, reference
 from predictive_performance.modeling.training import PartitionModel, fit_metric_model, trainable_partitions
 from predictive_performance.modeling.tuning import MetricSettings, search_rows, tune_metric
+from predictive_performance.modeling.workers import side_by_side
 from predictive_performance.progress import step
 
 SPLITS: tuple[str, ...] = ("random_kfold", "leave_one_hardware_out", "leave_one_model_out", "time_based")
@@ -262,7 +263,9 @@ def _evaluate_partition(rows, metric, partition, settings, config, splits, strat
     for derivation in derived_from(metric, partition) if len(predictions) else ():
         said = {split: "; ".join(filter(None, (remarks.get(split), derivation.remark))) for split in splits}
         held = derivation.held_out(rows, predictions)
-        tables.append(_tabulate(held, derivation.metric, derivation.partition, config.coverage, strata, notes, said, splits))
+        tables.append(
+            _tabulate(held, derivation.metric, derivation.partition, config.coverage, strata, notes, said, splits)
+        )
     return pd.concat(tables, ignore_index=True), predictions
 
 
@@ -283,31 +286,37 @@ def held_out_model(
 
 
 def _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
-    """Each fold of one split: a model fitted on the other folds, its predictions and the baseline's."""
-    figure = vocabulary.metric(metric).figure
+    """Each fold of one split, ``config.fold_workers`` folds at a time (``_fold_predictions``)."""
+    calls = [
+        (rows, y[test], metric, split, number, train, test, settings, strata) for number, (train, test) in enumerate(folds)
+    ]
     parts = []
-    for number, (train, test) in enumerate(folds):
-        train_rows, test_rows = rows.iloc[train], rows.iloc[test]
-        predicted = held_out_model(train_rows, test_rows, settings, config).predict(test_rows)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "split": split,
-                    "fold": number,
-                    "row": test,
-                    "actual": y[test],
-                    "pred": predicted[figure("pred")].to_numpy(),
-                    "lower": predicted[figure("lower")].to_numpy(),
-                    "upper": predicted[figure("upper")].to_numpy(),
-                    "baseline": baseline_predict(train_rows, test_rows, metric),
-                    "hardware_name": test_rows["hardware_name"].astype(str).to_numpy(),
-                    "model_name": test_rows["model_name"].astype(str).to_numpy(),
-                    **{s: _stratum(test_rows, s) for s in strata},
-                }
-            )
-        )
-        advance(number + 1)
+    for part in side_by_side(_fold_predictions, calls, config):
+        parts.append(part)
+        advance(len(parts))
     return parts
+
+
+def _fold_predictions(rows, actual, metric, split, number, train, test, settings, strata, config) -> pd.DataFrame:
+    """One fold: a model fitted on the other folds, its predictions and the baseline's."""
+    figure = vocabulary.metric(metric).figure
+    train_rows, test_rows = rows.iloc[train], rows.iloc[test]
+    predicted = held_out_model(train_rows, test_rows, settings, config).predict(test_rows)
+    return pd.DataFrame(
+        {
+            "split": split,
+            "fold": number,
+            "row": test,
+            "actual": actual,
+            "pred": predicted[figure("pred")].to_numpy(),
+            "lower": predicted[figure("lower")].to_numpy(),
+            "upper": predicted[figure("upper")].to_numpy(),
+            "baseline": baseline_predict(train_rows, test_rows, metric),
+            "hardware_name": test_rows["hardware_name"].astype(str).to_numpy(),
+            "model_name": test_rows["model_name"].astype(str).to_numpy(),
+            **{s: _stratum(test_rows, s) for s in strata},
+        }
+    )
 
 
 def _tabulate(predictions, metric, partition, coverage, strata, notes, remarks, splits) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import learner, search_distributions
 from predictive_performance.modeling.targets import column_values, metric_rows, offset
+from predictive_performance.modeling.workers import side_by_side
 from predictive_performance.progress import step
 
 if TYPE_CHECKING:
@@ -134,11 +135,11 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
     the budget; ``TrainingConfig.thorough`` screens with every learner on every search row.
     """
     sample = data.subset(config.screen_rows, config)
-    learners = screening_learners(config)
-    screen = {
-        formulation: {a: sample.cross_validate(sample.target(formulation), a, learner(a).default_params, config) for a in learners}
-        for formulation in config.formulations
-    }
+    pairs = [(f, a) for f in config.formulations for a in screening_learners(config)]
+    results = side_by_side(_default_cv, [(sample, f, a) for f, a in pairs], config)
+    screen: dict[str, dict[str, CVResult]] = {f: {} for f in config.formulations}
+    for (formulation, algorithm), result in zip(pairs, results, strict=True):
+        screen[formulation][algorithm] = result
     best_in = {s: min(r.scheme_rmse[s] for results in screen.values() for r in results.values()) for s in sample.folds}
     scores = {
         f: {
@@ -148,13 +149,16 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
         for f, results in screen.items()
     }
     formulation = min(scores, key=lambda f: scores[f]["relative"])
-    target = data.target(formulation)
     reused = screen[formulation] if sample is data else {}
-    defaults = {
-        a: reused[a] if a in reused else data.cross_validate(target, a, learner(a).default_params, config)
-        for a in config.algorithms
-    }
-    return Screening(formulation, scores, defaults)
+    missing = [a for a in config.algorithms if a not in reused]
+    defaults = dict(reused) | dict(zip(missing, side_by_side(_default_cv, [(data, formulation, a) for a in missing], config),
+                                       strict=True))
+    return Screening(formulation, scores, {a: defaults[a] for a in config.algorithms})
+
+
+def _default_cv(data: TuningData, formulation: str, algorithm: str, config: TrainingConfig) -> CVResult:
+    """Grouped CV of one learner's defaults on one formulation's target (one task of the screen)."""
+    return data.cross_validate(data.target(formulation), algorithm, learner(algorithm).default_params, config)
 
 
 @dataclass(frozen=True)

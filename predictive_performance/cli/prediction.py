@@ -226,8 +226,6 @@ def evaluate(
     ] = False,
 ) -> None:
     """Held-out accuracy of the current models per partition and split, next to the physics baseline."""
-    import math
-
     from predictive_performance.modeling import evaluation_table
     from predictive_performance.modeling.evaluation import STRATA
 
@@ -254,48 +252,50 @@ def evaluate(
     table = table[table["stratum"].isin(strata)]
     # a version saved before partitions has the one partition "all"
     table = table.assign(partition=table["partition"].fillna("all") if "partition" in table else "all")
-    figures = [
-        ("n_rows", "rows"),
-        ("mape", "MAPE"),
-        ("median_ape", "median APE"),
-        ("within_10", "±10%"),
-        ("within_25", "±25%"),
-        ("r2_log", "R² log"),
-        ("spearman", "Spearman"),
-        ("coverage", "coverage"),
-    ]
     for (metric_name, partition, split), rows in table.groupby(["metric", "partition", "split"], sort=False):
-        version = rows["model_version"].iloc[0]
         name = f"{metric_name} / {split}, {partition}"
         if not (rows["n_rows"].fillna(0) > 0).any():
             note = next((n for n in rows["note"].dropna() if n), "no rows to hold out")
             console.print(f"{name}: not evaluated ({note})", markup=False)
             continue
-        nominal = rows["nominal_coverage"].dropna()
-        title = name + (f" (nominal coverage {nominal.iloc[0]:.0%})" if len(nominal) else "")
-        out = Table(title=title, caption=version)
-        out.add_column("method")
-        if by:
-            out.add_column(by)
-        for _, label in figures:
-            out.add_column(label, justify="right")
-        for row in rows.sort_values(["stratum", "stratum_value", "method"], ascending=[True, True, False]).itertuples():
-            cells = [row.method] + ([str(row.stratum_value)] if by else [])
-            for column, _ in figures:
-                value = getattr(row, column)
-                if value is None or math.isnan(value):
-                    cells.append("–")
-                elif column == "n_rows":
-                    cells.append(str(int(value)))
-                elif column in ("mape", "median_ape", "within_10", "within_25", "coverage"):
-                    cells.append(f"{value:.1%}")
-                else:
-                    cells.append(f"{value:.3f}")
-            out.add_row(*cells)
-        console.print(out)
+        console.print(_evaluation_table(name, rows, by))
     console.print(
         "Judge by the grouped splits (leave_one_hardware_out, leave_one_model_out); random_kfold is optimistic."
     )
+
+
+EVALUATION_FIGURES = (
+    ("n_rows", "rows"), ("mape", "MAPE"), ("median_ape", "median APE"), ("within_10", "±10%"), ("within_25", "±25%"),
+    ("r2_log", "R² log"), ("spearman", "Spearman"), ("coverage", "coverage"),
+)
+
+
+def _evaluation_table(name: str, rows, by: str | None) -> Table:
+    """One split of one partition: a row per method (and stratum value with ``--by``)."""
+    import math
+
+    nominal = rows["nominal_coverage"].dropna()
+    title = name + (f" (nominal coverage {nominal.iloc[0]:.0%})" if len(nominal) else "")
+    out = Table(title=title, caption=rows["model_version"].iloc[0])
+    out.add_column("method")
+    if by:
+        out.add_column(by)
+    for _, label in EVALUATION_FIGURES:
+        out.add_column(label, justify="right")
+    for row in rows.sort_values(["stratum", "stratum_value", "method"], ascending=[True, True, False]).itertuples():
+        cells = [row.method] + ([str(row.stratum_value)] if by else [])
+        for column, _ in EVALUATION_FIGURES:
+            value = getattr(row, column)
+            if value is None or math.isnan(value):
+                cells.append("–")
+            elif column == "n_rows":
+                cells.append(str(int(value)))
+            elif column in ("mape", "median_ape", "within_10", "within_25", "coverage"):
+                cells.append(f"{value:.1%}")
+            else:
+                cells.append(f"{value:.3f}")
+        out.add_row(*cells)
+    return out
 
 
 def _print_anchors(predictor) -> None:

@@ -1,15 +1,17 @@
 """How long training and held-out evaluation take per metric, and what the evaluation says.
 
-    BENCHMARK_DB_PATH=w.duckdb python benchmarks/training_time.py [--metrics throughput latency_ms]
+    BENCHMARK_DB_PATH=w.duckdb python benchmarks/training_time.py [--metrics throughput power_w]
         [--primary-only] [--thorough] [--time-budget S] [--splits random_kfold leave_one_hardware_out]
-        [--out benchmarks/results]
+        [--fold-workers 1 2] [--out benchmarks/results]
 
 Reads ``marts.training_features`` of a built warehouse (run ``perfpredict run`` once first), then
 for each metric fits ``MetricEstimator`` and runs ``evaluate_metric`` with the run's training knobs
 (``Settings.training_config``: the default shared budget, or ``--thorough``'s full search). Wall and
 CPU seconds are recorded per step, beside the load average, because on a shared machine wall time
 alone says little. ``--primary-only`` keeps only each metric's default partition (static batch,
-per-batch latency), the one the speed / accuracy comparison is about. Results go to
+per-batch latency), the one the speed / accuracy comparison is about. ``--fold-workers 1 2``
+evaluates once per value (held-out folds side by side, ``modeling.workers``), in the same run, so
+their times compare. Results go to
 ``<out>/training_time.csv`` (timings) and ``<out>/training_time_evaluation.csv`` (overall held-out
 figures of the model and the baseline).
 """
@@ -17,6 +19,7 @@ figures of the model and the baseline).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -51,7 +54,8 @@ def primary_rows(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--metrics", nargs="+", default=["throughput", "latency_ms"])
+    parser.add_argument("--metrics", nargs="+", default=["throughput", "power_w"])
+    parser.add_argument("--fold-workers", nargs="+", type=int)
     parser.add_argument("--splits", nargs="+", default=list(SPLITS))
     parser.add_argument("--primary-only", action="store_true")
     parser.add_argument("--thorough", action="store_true")
@@ -67,12 +71,17 @@ def main() -> None:
         column = metric(name).column
         rows = primary_rows(frame, column) if args.primary_only else frame
         estimator, fit_wall, fit_cpu = timed(lambda: MetricEstimator(config).fit(rows, column))
-        result, eval_wall, eval_cpu = timed(lambda: evaluate_metric(rows, column, estimator.settings_, config, tuple(args.splits)))
-        timings.append(dict(metric=column, rows=len(rows), fit_wall_s=fit_wall, fit_cpu_s=fit_cpu, evaluate_wall_s=eval_wall,
-                            evaluate_cpu_s=eval_cpu, load_average=os.getloadavg()[0], thorough=args.thorough))
-        table = result.table[result.table["stratum"] == "all"]
-        figures.append(table[["metric", "partition", "split", "method", *FIGURES]])
-        print(timings[-1], flush=True)
+        for workers in args.fold_workers or [config.fold_workers]:
+            judged = dataclasses.replace(config, fold_workers=workers)
+            result, eval_wall, eval_cpu = timed(
+                lambda judged=judged: evaluate_metric(rows, column, estimator.settings_, judged, tuple(args.splits))
+            )
+            timings.append(dict(metric=column, rows=len(rows), fit_wall_s=fit_wall, fit_cpu_s=fit_cpu, fold_workers=workers,
+                                evaluate_wall_s=eval_wall, evaluate_cpu_s=eval_cpu, load_average=os.getloadavg()[0],
+                                thorough=args.thorough))
+            table = result.table[result.table["stratum"] == "all"]
+            figures.append(table[["metric", "partition", "split", "method", *FIGURES]].assign(fold_workers=workers))
+            print(timings[-1], flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(timings).to_csv(args.out / "training_time.csv", index=False)
     evaluation = pd.concat(figures, ignore_index=True)

@@ -262,6 +262,26 @@ def test_required_features_are_never_null(built: duckdb.DuckDBPyConnection) -> N
     assert dict(zip(required, nulls)) == dict.fromkeys(required, 0)
 
 
+def test_the_python_roofline_of_a_configuration_is_dbts(built: duckdb.DuckDBPyConnection) -> None:
+    """Predictions rebuild the roofline in pandas (``features.workload_features``) for configurations never
+    measured: on every training row it must give what ``training_features.sql`` gave."""
+    import pandas as pd
+
+    from predictive_performance.modeling import workload_features
+
+    features = built.execute("select * from marts.training_features order by load_id, source_row").df()
+    asked = ["model_name", "hardware_name", "batch_size", "precision", "mode", "num_devices", "sequence_length",
+             "image_size"]
+    rebuilt = workload_features(
+        features[asked],
+        built.execute("select * from marts.dim_models").df(),
+        built.execute("select * from marts.dim_hardware").df(),
+    )
+    for column in ("input_scale", "flops_per_item", "bytes_per_item", "peak_tflops_at_precision", "roofline_throughput"):
+        pd.testing.assert_series_equal(rebuilt[column].astype(float), features[column].astype(float), rtol=1e-9,
+                                       check_names=False)
+
+
 def test_catalog_facts_of_loads_fill_gaps_and_the_seeds_win(built: duckdb.DuckDBPyConnection) -> None:
     device = built.execute(
         "select vendor, hardware_platform, memory_gb, peak_fp32_tflops, tdp_w, source, catalog_load_id"

@@ -21,11 +21,13 @@ from predictive_performance.active_learning import (
     QUEUE_TABLE,
     ActiveLearningSystem,
     DiversitySpace,
+    GainWeights,
     greedy_gain_order,
     greedy_select,
     leaf_change_scores,
     minmax,
     rebuild_through_pipeline,
+    score_candidates,
     select_batch,
     uncertainty_scores,
 )
@@ -35,7 +37,7 @@ from predictive_performance.settings import Settings
 from predictive_performance.vocabulary import metric
 from predictive_performance.warehouse import Warehouse
 from tests.conftest import FAST_TRAINING
-from tests.factories import CONFIG, MEASURED, MODELS, seed_catalogs, simulate, write_marts
+from tests.factories import CONFIG, MEASURED, MODELS, seed_catalogs, simulate, simulate_workloads, write_marts
 
 EXTRA_DEVICES = ["NVIDIA L4", "AMD EPYC 9965"]
 
@@ -212,6 +214,26 @@ def env(world, monkeypatch):
     monkeypatch.setenv("BENCHMARK_DB_PATH", str(world["db_path"]))
     monkeypatch.setenv("PERFPREDICT_ARTIFACTS", str(world["artifacts"]))
     return world
+
+
+def test_a_metric_without_a_model_for_the_grid_cells_does_not_score_them(world, tmp_path):
+    """A latency model trained for serving kinds alone has no static-batch interval: the cells (static batches)
+    are scored by the other metrics, and their latency is the throughput model's."""
+    models, hardware = seed_catalogs()
+    frame = simulate_workloads(models, hardware)
+    db_path = tmp_path / "benchmarks.duckdb"
+    write_marts(db_path, models, hardware, frame)
+    with duckdb.connect(str(db_path)) as connection:
+        connection.register("g", world["grid"])
+        connection.register("f", frame.drop(columns=[c for c in ("peak_fp16_tflops", "peak_bf16_tflops") if c in frame]))
+        connection.execute("create table marts.coverage_gaps as select * from g")
+        connection.execute("create table marts.training_features as select * from f")
+    versions = train_and_register(frame, CONFIG, ["throughput", "latency_ms"], tmp_path / "artifacts", evaluate=False)
+    latency = versions[1].model
+    assert latency.default_partition not in latency.partitions and latency.partitions  # per token only
+    scores = score_candidates(Warehouse(db_path), {v.metric: v for v in versions}, GainWeights(), 300)
+    assert len(scores.frame) == 300 and scores.frame["expected_information_gain"].between(0, 1).all()
+    assert scores.frame["latency_ms_pred"].gt(0).all()
 
 
 def test_readme_snippet_runs(env, capsys):

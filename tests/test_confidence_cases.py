@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictive_performance.modeling import train_and_register
+from predictive_performance.modeling import predict, prepare_configurations, train_and_register
 from predictive_performance.predict import PerformancePredictor
 from predictive_performance.prediction.resolution import STAND_IN_CONFIDENCE
 from tests.factories import CATALOG_ONLY_CPU, CONFIG, seed_catalogs, simulate, write_marts
@@ -79,6 +79,10 @@ def test_a_metric_trained_on_one_platform_is_unsure_on_another_and_says_so(predi
             for note in notes_of(rows.loc[position])
         )
     assert not any("never saw" in note for note in notes_of(rows.loc[0]))
+    # the cut is the model's own: the published prediction matrix, which asks the models directly, has it too
+    asked = {**BASE, "hardware_name": CATALOG_ONLY_CPU, "mode": "inference"}
+    features = prepare_configurations(pd.DataFrame([asked]), predictor.warehouse)
+    assert predict(features, versions=predictor.versions).loc[0, "memory_mb_confidence"] < 0.2
 
 
 def test_a_batch_that_cannot_fit_in_memory_has_next_to_no_confidence(predictor):

@@ -147,14 +147,3 @@ def answering_version(metric: str, partition: str, versions: Mapping[str, ModelV
             return versions[derivation.source].version
     return versions[column].version if column in versions else None
 
-
-def derived_factors(frame: pd.DataFrame, factors: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-row factors by metric (a confidence cut, say) with every derivation's rows taking their source's."""
-    out = dict(factors)
-    for derivation in DERIVATIONS:
-        if derivation.source in factors:
-            rows = derivation.rows(frame)
-            carried = np.array(factors.get(derivation.metric, np.ones(len(frame))), dtype=float)
-            carried[rows] = factors[derivation.source][rows]
-            out[derivation.metric] = carried
-    return out

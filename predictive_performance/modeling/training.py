@@ -59,7 +59,13 @@ from predictive_performance.modeling.calibration import (
     predict_quantiles,
     regime_of,
 )
-from predictive_performance.modeling.confidence import WITHIN, ConfidenceModel, NeighbourIndex, signal_matrix
+from predictive_performance.modeling.confidence import (
+    WITHIN,
+    ConfidenceModel,
+    NeighbourIndex,
+    signal_matrix,
+    unseen_cut,
+)
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.crossval import cross_validate, tuning_folds
 from predictive_performance.modeling.derived import is_derived
@@ -235,7 +241,8 @@ class MetricModel:
     ) -> pd.DataFrame:
         """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence``, each row by its partition's model.
 
-        A row whose partition has no model gets NaN: never another partition's figure.
+        A row whose partition has no model gets NaN: never another partition's figure. A row of a kind of device
+        its partition's model never saw has its confidence cut (``confidence.unseen_cut``).
         ``matrices``: model matrices of the whole ``frame`` by feature layout, shared with other metrics.
         """
         matrices = {} if matrices is None else matrices
@@ -252,7 +259,10 @@ class MetricModel:
                 parts.append(part.predict(frame.iloc[rows], components).set_axis(rows))
         if not parts:
             return pd.DataFrame(np.nan, index=frame.index, columns=list(vocabulary.metric(self.metric).figures))
-        return pd.concat(parts).reindex(range(len(frame))).set_axis(frame.index)
+        out = pd.concat(parts).reindex(range(len(frame))).set_axis(frame.index)
+        confidence = vocabulary.metric(self.metric).figure("confidence")
+        out[confidence] = out[confidence].to_numpy(dtype=float) * unseen_cut(self, frame)[0]
+        return out
 
 
 def fit_metric_model(

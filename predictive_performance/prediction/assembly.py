@@ -16,7 +16,7 @@ import pandas as pd
 from predictive_performance.modeling import MetricModel, ModelVersion, workload_features
 from predictive_performance.modeling import predict as predict_frame
 from predictive_performance.modeling.confidence import unseen_cut
-from predictive_performance.modeling.derived import available_metrics, derived_factors, is_derived
+from predictive_performance.modeling.derived import available_metrics, is_derived
 from predictive_performance.names import map_distinct
 from predictive_performance.prediction.plausibility import contradictions, lowered
 from predictive_performance.prediction.resolution import CatalogResolver, stand_in
@@ -52,8 +52,8 @@ def predict_resolved(
     """(predictions, the feature rows they came from) for ``CatalogResolver.resolve`` output.
 
     A configuration that contradicts the catalogs keeps its figures, with a note and its confidence
-    lowered by ``plausibility``'s rule; a kind of device a metric's model never saw lowers that metric's
-    (``confidence.unseen_cut``), and a stand-in (``resolution.stand_in``) lowers it and widens the intervals.
+    lowered by ``plausibility``'s rule, and a stand-in (``resolution.stand_in``) lowers it and widens the intervals;
+    a kind of device a metric's model never saw was cut by the model (``confidence.unseen_cut``) and gets a note.
     """
     features = workload_features(frame, catalogs.models, catalogs.hardware).reset_index(drop=True)
     contradicted = contradictions(frame, features, catalogs)
@@ -69,13 +69,10 @@ def predict_resolved(
     out["hardware_platform"] = features["hardware_platform"].to_numpy()
     out["num_devices"] = features["num_devices"].to_numpy()
     standing_in, wider = stand_in(frame["fallback"])
-    cuts = {metric: unseen_cut(version.model, features) for metric, version in versions.items()}
-    unseen = derived_factors(features, {metric: factor for metric, (factor, _) in cuts.items()})
     for m in metrics():
         for column in m.figures:
             out[column] = predicted[column].to_numpy(dtype=float)
-        cut = standing_in * unseen[m.column] if m.column in unseen else standing_in
-        out[m.figure("confidence")] = lowered(out[m.figure("confidence")].to_numpy(), contradicted) * cut
+        out[m.figure("confidence")] = lowered(out[m.figure("confidence")].to_numpy(), contradicted) * standing_in
         out[m.figure("lower")] *= np.exp(-wider)
         out[m.figure("upper")] *= np.exp(wider)
         confidence = out[m.figure("confidence")]
@@ -85,7 +82,8 @@ def predict_resolved(
         measured = out[f"{kind}_name"].map(catalog.set_index(f"{kind}_name")["is_measured"])
         out[f"{kind}_measured"] = measured.fillna(False).astype(bool)
     out["fallback"] = frame["fallback"].reset_index(drop=True).to_numpy()
-    out["notes"] = _notes(frame, out, features, versions, [*contradicted, *(said for _, said in cuts.values())])
+    unseen = [unseen_cut(version.model, features)[1] for version in versions.values()]  # the models applied the cut
+    out["notes"] = _notes(frame, out, features, versions, [*contradicted, *unseen])
     return out, features
 
 

@@ -36,8 +36,8 @@ class TrainingConfig:
     calibration_rows: int = 2500  # conformal margins fit on a sample of at most this many of those
     seed: int = 0
     n_jobs: int = 2  # threads per learner
-    # held-out folds and screen fits run this many side by side (``workers``), their learners on n_jobs / workers
-    # threads each: a fit on a few thousand rows keeps one core busy, not two
+    # held-out folds and screen fits run in this many processes side by side (``workers``), their learners on
+    # n_jobs / workers threads each: a fit on a few thousand rows keeps one core busy, not two
     fold_workers: int = 2
 
     @classmethod

@@ -1,10 +1,11 @@
 """Independent fits side by side: a fit on a few thousand rows keeps one core busy, not two.
 
 Held-out folds and the formulation screen's cross-validations do not depend on each other, so they
-run in ``TrainingConfig.fold_workers`` threads, each learner on its share of ``n_jobs``. Threads,
-not processes: the boosting libraries release the GIL while they fit, and a thread sees the
-vocabulary as it stands (a metric a test registers for its length exists in no fresh process).
-Results come back in order, as they finish, for progress.
+run in ``TrainingConfig.fold_workers`` processes (joblib's reusable pool), each learner on its share
+of ``n_jobs`` threads. Processes, not threads: two boosting libraries fitting in threads of one
+process crashed the interpreter once in a benchmark run (a segmentation fault, not reproduced), and
+a crash must not take the pipeline down. A worker sees the caller's vocabulary (``_in_vocabulary``),
+so a metric registered at run time is known there too. Results come back in order, as they finish.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from joblib import Parallel, delayed
 
+from predictive_performance import vocabulary
 from predictive_performance.modeling.config import TrainingConfig
 
 
@@ -23,5 +25,14 @@ def side_by_side(function: Callable[..., Any], calls: Iterable[tuple], config: T
     calls = list(calls)
     workers = max(1, min(config.fold_workers, len(calls)))
     shared = dataclasses.replace(config, n_jobs=max(1, config.n_jobs // workers))
-    parallel = Parallel(n_jobs=workers, prefer="threads", return_as="generator")
-    return parallel(delayed(function)(*call, shared) for call in calls)
+    if workers == 1:
+        return (function(*call, shared) for call in calls)
+    metrics = vocabulary.metrics()
+    parallel = Parallel(n_jobs=workers, return_as="generator")
+    return parallel(delayed(_in_vocabulary)(metrics, function, *call, shared) for call in calls)
+
+
+def _in_vocabulary(metrics: tuple[vocabulary.Metric, ...], function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` with the caller's metrics as the vocabulary's (a worker process imports its own)."""
+    vocabulary.METRICS = metrics
+    return function(*args)

@@ -37,6 +37,9 @@ and report views). Choices worth knowing:
 - **Confidence** is the calibrated probability that the measurement lies within +-25 % of the
   prediction; ``low_confidence`` flags metrics under ``confidence_threshold``.
 - **Metrics without a model** (no measurements of memory or power yet) are ``None`` with a note.
+- **One prediction for a static batch.** Its latency is the throughput model's: ``1000 x batch x
+  devices / throughput``, the interval's bounds swapped, the same confidence (``modeling.derived``),
+  so the two never disagree; the latency model answers the per-token and per-request kinds.
 - **What a figure means** is asked for, never mixed: ``workload`` (``static_batch`` by default,
   ``serving``, the MLPerf scenarios), ``task``, ``latency_kind`` (per batch by default; per output
   token when serving) and ``power_scope`` (``accelerators`` by default, or ``system``). Each metric

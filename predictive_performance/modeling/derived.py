@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from predictive_performance.modeling.registry import ModelVersion
 
 
+SWAPPED_BOUNDS: dict[str, str] = {"lower": "upper", "upper": "lower"}
+# the figures of a held-out predictions frame (``evaluation``, ``anchors``) that are the metric's values
+HELD_OUT_FIGURES: tuple[str, ...] = ("pred", "lower", "upper", "baseline", "roofline")
+
+
 @dataclass(frozen=True)
 class Derivation:
     """``metric``'s figures in its ``partition`` are ``source``'s in ``source_partition``, converted."""
@@ -56,14 +61,19 @@ class Derivation:
         with np.errstate(divide="ignore", invalid="ignore"):
             return 1000.0 * column_values(frame, "batch_size") * devices / np.asarray(value, dtype=float)
 
+    def convert_figures(self, frame: pd.DataFrame, figures: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each figure (``pred``, ``lower``, ``upper``, a baseline, ...) converted; ``lower`` and ``upper`` swap
+        names, as a higher throughput is a lower latency."""
+        return {SWAPPED_BOUNDS.get(name, name): self.convert(frame, values) for name, values in figures.items()}
+
     def figures(self, frame: pd.DataFrame, source_figures: pd.DataFrame) -> pd.DataFrame:
         """The metric's ``pred / lower / upper / confidence`` from the source's (bounds swapped)."""
         source, target = vocabulary.metric(self.source), vocabulary.metric(self.metric)
+        names = ("pred", "lower", "upper")
+        bounds = self.convert_figures(frame, {f: source_figures[source.figure(f)] for f in names})
         return pd.DataFrame(
             {
-                target.figure("pred"): self.convert(frame, source_figures[source.figure("pred")]),
-                target.figure("lower"): self.convert(frame, source_figures[source.figure("upper")]),
-                target.figure("upper"): self.convert(frame, source_figures[source.figure("lower")]),
+                **{target.figure(f): bounds[f] for f in names},
                 target.figure("confidence"): source_figures[source.figure("confidence")].to_numpy(dtype=float),
             },
             index=frame.index,
@@ -81,15 +91,8 @@ class Derivation:
         judged = rows.iloc[predictions["row"].to_numpy()].reset_index(drop=True)
         keep = self.rows(judged) & ~self.imputed(judged) & np.isfinite(column_values(judged, self.metric))
         judged, source = judged[keep], predictions[keep].reset_index(drop=True)
-        out = source.assign(actual=column_values(judged, self.metric))
-        for figure, source_figure in (
-            ("pred", "pred"),
-            ("lower", "upper"),
-            ("upper", "lower"),
-            ("baseline", "baseline"),
-        ):
-            out[figure] = self.convert(judged, source[source_figure].to_numpy())
-        return out
+        figures = {c: source[c].to_numpy() for c in HELD_OUT_FIGURES if c in source.columns}
+        return source.assign(actual=column_values(judged, self.metric), **self.convert_figures(judged, figures))
 
 
 DERIVATIONS: tuple[Derivation, ...] = (
@@ -103,10 +106,15 @@ DERIVATIONS: tuple[Derivation, ...] = (
 )
 
 
+def derivation_of(metric: str, partition: str) -> Derivation | None:
+    """The derivation that gives ``metric``'s figures in ``partition``, if another metric's model does."""
+    column = vocabulary.metric(metric).column
+    return next((d for d in DERIVATIONS if d.metric == column and d.partition == partition), None)
+
+
 def is_derived(metric: str, partition: str) -> bool:
     """Whether ``metric``'s ``partition`` comes from another metric's model (and is never fitted)."""
-    column = vocabulary.metric(metric).column
-    return any(d.metric == column and d.partition == partition for d in DERIVATIONS)
+    return derivation_of(metric, partition) is not None
 
 
 def derived_from(source: str, partition: str) -> list[Derivation]:
@@ -141,9 +149,9 @@ def add_derived(frame: pd.DataFrame, predicted: pd.DataFrame, trained: Mapping[s
 
 def answering_version(metric: str, partition: str, versions: Mapping[str, ModelVersion]) -> str | None:
     """The version whose model gives ``metric``'s figures in ``partition``: the source's where derived."""
+    derivation = derivation_of(metric, partition)
+    if derivation is not None and derivation.source in versions:
+        return versions[derivation.source].version
     column = vocabulary.metric(metric).column
-    for derivation in DERIVATIONS:
-        if derivation.metric == column and derivation.partition == partition and derivation.source in versions:
-            return versions[derivation.source].version
     return versions[column].version if column in versions else None
 

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from predictive_performance import vocabulary
 from predictive_performance.modeling.config import TrainingConfig
-from predictive_performance.modeling.derived import DERIVATIONS, Derivation
-from predictive_performance.modeling.evaluation import baseline_predict, held_out_model, score
+from predictive_performance.modeling.derived import derivation_of
+from predictive_performance.modeling.evaluation import held_out_predictions, score
 from predictive_performance.modeling.partitions import row_partitions
 from predictive_performance.modeling.targets import column_values, metric_rows, reference
 from predictive_performance.modeling.tuning import MetricSettings
@@ -96,14 +95,9 @@ ANCHOR_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _derivation(anchor: Anchor) -> Derivation | None:
-    """The derivation that answers the anchor's partition (its figures come from another model), if any."""
-    return next((d for d in DERIVATIONS if d.metric == anchor.metric and d.partition == anchor.partition), None)
-
-
 def _model_partition(anchor: Anchor) -> tuple[str, str]:
     """(metric, partition) of the model whose predictions the anchor judges."""
-    derivation = _derivation(anchor)
+    derivation = derivation_of(anchor.metric, anchor.partition)
     return (derivation.source, derivation.source_partition) if derivation else (anchor.metric, anchor.partition)
 
 
@@ -112,7 +106,7 @@ def _judged_rows(frame: pd.DataFrame, anchor: Anchor) -> np.ndarray:
     judged = frame["source"].isin(anchor.sources).to_numpy() & (
         row_partitions(frame, anchor.metric) == anchor.partition
     )
-    derivation = _derivation(anchor)
+    derivation = derivation_of(anchor.metric, anchor.partition)
     if derivation is not None:
         judged &= ~derivation.imputed(frame)
     return judged & np.isfinite(column_values(frame, anchor.metric))
@@ -121,45 +115,24 @@ def _judged_rows(frame: pd.DataFrame, anchor: Anchor) -> np.ndarray:
 def anchor_predictions(
     frame: pd.DataFrame, anchor: Anchor, settings: MetricSettings, config: TrainingConfig = TrainingConfig()
 ) -> pd.DataFrame:
-    """Held-out predictions of the anchor's rows, one device out at a time: actual, pred, lower, upper, roofline,
-    baseline, hardware_name and model_name, in the anchor's metric."""
+    """Held-out predictions of the anchor's rows, one device out at a time (``evaluation.held_out_predictions``):
+    actual, pred, lower, upper, baseline, roofline, hardware_name and model_name, in the anchor's metric."""
     metric, partition = _model_partition(anchor)
     usable = metric_rows(frame, metric, config.formulations)
     usable = usable[row_partitions(usable, metric) == partition].reset_index(drop=True)
     judged = _judged_rows(usable, anchor)
     devices = list(anchor.devices) or sorted(usable.loc[judged, "hardware_name"].unique())
-    derivation = _derivation(anchor)
-    parts = []
-    with step("evaluation", f"anchor {anchor.name}", total=len(devices)) as advance:
-        for number, device in enumerate(devices):
-            on_device = (usable["hardware_name"] == device).to_numpy()
-            test_rows, train_rows = usable[on_device & judged], usable[~on_device]
-            if test_rows.empty:
-                continue
-            model = held_out_model(train_rows, test_rows, settings, config)
-            figures = model.predict(test_rows)
-            held = {
-                "pred": figures[vocabulary.metric(metric).figure("pred")].to_numpy(),
-                "lower": figures[vocabulary.metric(metric).figure("lower")].to_numpy(),
-                "upper": figures[vocabulary.metric(metric).figure("upper")].to_numpy(),
-                "roofline": reference(test_rows, metric),
-                "baseline": baseline_predict(train_rows, test_rows, metric),
-            }
-            if derivation is not None:
-                held = {k: derivation.convert(test_rows, v) for k, v in held.items()}
-                held["lower"], held["upper"] = held["upper"], held["lower"]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "actual": column_values(test_rows, anchor.metric),
-                        **held,
-                        "hardware_name": device,
-                        "model_name": test_rows["model_name"].to_numpy(),
-                    }
-                )
-            )
-            advance(number + 1)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["actual", "hardware_name"])
+    on_device = [(usable["hardware_name"] == device).to_numpy() for device in devices]
+    folds = [(np.flatnonzero(~rows), np.flatnonzero(rows & judged)) for rows in on_device if (rows & judged).any()]
+    if not folds:
+        return pd.DataFrame(columns=["actual", "hardware_name"])
+    y = column_values(usable, metric)
+    with step("evaluation", f"anchor {anchor.name}", total=len(folds)) as advance:
+        parts = held_out_predictions(usable, y, metric, "leave_one_device_out", folds, settings, config, (), advance)
+    held = pd.concat(parts, ignore_index=True)
+    held["roofline"] = reference(usable.iloc[held["row"].to_numpy()], metric)
+    derivation = derivation_of(anchor.metric, anchor.partition)
+    return held if derivation is None else derivation.held_out(usable, held)
 
 
 def anchor_table(predictions: pd.DataFrame, anchor: Anchor) -> pd.DataFrame:
@@ -182,8 +155,7 @@ def anchor_table(predictions: pd.DataFrame, anchor: Anchor) -> pd.DataFrame:
                     **figures,
                 }
             )
-    table = pd.DataFrame.from_records(records, columns=list(ANCHOR_COLUMNS))
-    return table[list(ANCHOR_COLUMNS)]
+    return pd.DataFrame.from_records(records, columns=list(ANCHOR_COLUMNS))
 
 
 def evaluate_anchors(

@@ -257,7 +257,7 @@ def _evaluate_partition(rows, metric, partition, settings, config, splits, strat
         if split in GROUP_SPLITS and len(folds) < (groups := rows[GROUP_SPLITS[split]].nunique()):
             remarks[split] = f"{groups} groups held out in {len(folds)} folds, several per fold (each exactly once)"
         with step("training", f"{metric} [{partition}]: evaluation {split}", total=len(folds)) as advance:
-            parts += _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance)
+            parts += held_out_predictions(rows, y, metric, split, folds, settings, config, strata, advance)
     predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     tables = [_tabulate(predictions, metric, partition, config.coverage, strata, notes, remarks, splits)]
     for derivation in derived_from(metric, partition) if len(predictions) else ():
@@ -276,7 +276,7 @@ def _stratum(rows: pd.DataFrame, column: str) -> np.ndarray:
     return rows[column].astype("object").where(rows[column].notna(), "unknown").astype(str).to_numpy()
 
 
-def held_out_model(
+def _held_out_model(
     train_rows: pd.DataFrame, test_rows: pd.DataFrame, settings: MetricSettings, config: TrainingConfig
 ) -> PartitionModel:
     """The tuned setting refitted on ``train_rows`` alone, calibrated for the novelty ``test_rows`` have."""
@@ -285,10 +285,12 @@ def held_out_model(
     return fit_metric_model(train_rows, settings, config, with_confidence=False, regimes=regimes)
 
 
-def _split_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
-    """Each fold of one split, ``config.fold_workers`` folds at a time (``_fold_predictions``)."""
+def held_out_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
+    """Each fold of one split, ``config.fold_workers`` folds at a time (``_fold_predictions``); ``advance`` is
+    told how many have finished."""
     calls = [
-        (rows, y[test], metric, split, number, train, test, settings, strata) for number, (train, test) in enumerate(folds)
+        (rows, y[test], metric, split, number, train, test, settings, strata)
+        for number, (train, test) in enumerate(folds)
     ]
     parts = []
     for part in side_by_side(_fold_predictions, calls, config):
@@ -301,7 +303,7 @@ def _fold_predictions(rows, actual, metric, split, number, train, test, settings
     """One fold: a model fitted on the other folds, its predictions and the baseline's."""
     figure = vocabulary.metric(metric).figure
     train_rows, test_rows = rows.iloc[train], rows.iloc[test]
-    predicted = held_out_model(train_rows, test_rows, settings, config).predict(test_rows)
+    predicted = _held_out_model(train_rows, test_rows, settings, config).predict(test_rows)
     return pd.DataFrame(
         {
             "split": split,

@@ -208,6 +208,11 @@ def positions(values: pd.Series, vocabulary: list) -> np.ndarray:
     return np.append(lookup, -1)[codes]
 
 
+MATMUL_RATE_COLUMNS: tuple[str, ...] = (
+    "peak_tflops_at_precision", "peak_fp32_tflops", "peak_fp16_tflops", "peak_tf32_tflops",
+)
+
+
 def matmul_peak_tflops(raw: dict[str, np.ndarray]) -> np.ndarray:
     """The rate matmuls can reach at the row's precision: TF32 (the catalog's, else half the FP16
     tensor rate) for fp32 on ``TF32_ARCHITECTURES``, the catalog's rate at the precision otherwise.
@@ -218,6 +223,13 @@ def matmul_peak_tflops(raw: dict[str, np.ndarray]) -> np.ndarray:
     tf32 = np.fmax(raw["peak_fp32_tflops"], coalesce(raw.get("peak_tf32_tflops", np.nan), raw["peak_fp16_tflops"] / 2.0))
     use_tf32 = (raw["is_fp32"] > 0) & (raw["tf32_capable"] > 0) & np.isfinite(tf32)
     return np.where(use_tf32, tf32, raw["peak_tflops_at_precision"])
+
+
+def frame_matmul_peak_tflops(frame: pd.DataFrame) -> np.ndarray:
+    """``matmul_peak_tflops`` of every row of a frame: its spec columns and precision flags read here."""
+    raw = {c: numeric_column(frame, c) for c in MATMUL_RATE_COLUMNS}
+    raw.update(precision_flags(frame))
+    return matmul_peak_tflops(raw)
 
 
 def precision_flags(frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -22,10 +22,9 @@ import pandas as pd
 
 from predictive_performance.modeling.features import (
     coalesce,
-    matmul_peak_tflops,
+    frame_matmul_peak_tflops,
     numeric_column,
     positions,
-    precision_flags,
     text_column,
 )
 
@@ -172,10 +171,8 @@ def kind_seconds(frame: pd.DataFrame, work: Work) -> dict[str, np.ndarray]:
     """Each kind's time on one device: the larger of compute at its rate and memory traffic at the
     bandwidth (either alone where the other's rate is unknown). ``TF32_KINDS`` run at
     ``features.matmul_peak_tflops``, the other matmul kinds at the catalog's rate at the precision."""
-    raw = {c: numeric_column(frame, c) for c in ("peak_tflops_at_precision", "peak_fp32_tflops", "peak_fp16_tflops",
-                                          "peak_tf32_tflops")}
-    raw.update(precision_flags(frame))
-    tf32_rate, rate = matmul_peak_tflops(raw) * 1e12, raw["peak_tflops_at_precision"] * 1e12
+    tf32_rate = frame_matmul_peak_tflops(frame) * 1e12
+    rate = numeric_column(frame, "peak_tflops_at_precision") * 1e12
     bandwidth = numeric_column(frame, "memory_bandwidth_gbs") * 1e9
     seconds = {}
     with np.errstate(divide="ignore", invalid="ignore"):

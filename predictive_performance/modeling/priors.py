@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from predictive_performance.modeling.features import coalesce, matmul_peak_tflops, precision_flags, text_column
-from predictive_performance.modeling.layers import MATMUL_KINDS, step_work
-from predictive_performance.modeling.targets import DEFAULT_LAYERS, column_values, physics_step_time
+from predictive_performance.modeling.features import coalesce, frame_matmul_peak_tflops, text_column
+from predictive_performance.modeling.features import numeric_column as column_values
+from predictive_performance.modeling.layers import DEFAULT_LAYERS, MATMUL_KINDS, step_seconds, step_work
 
 MB = 1048576.0
 
@@ -134,16 +134,13 @@ def memory_prior_mb(frame: pd.DataFrame) -> np.ndarray:
 
 def utilisation(frame: pd.DataFrame) -> np.ndarray:
     """How busy the compute units are: the matrix units' time for the step's FLOPs (``layers.step_work``,
-    per device) over ``targets.physics_step_time``'s step, in [``MIN_UTILISATION``, 1]; 1 (rated power)
+    per device) over the physics step (``layers.step_seconds``), in [``MIN_UTILISATION``, 1]; 1 (rated power)
     where the FLOPs or the peak are unknown."""
-    seconds = physics_step_time(frame)[0]
-    raw = {c: column_values(frame, c) for c in ("peak_tflops_at_precision", "peak_fp32_tflops", "peak_fp16_tflops",
-                                                  "peak_tf32_tflops")}
-    raw.update(precision_flags(frame))
+    seconds = step_seconds(frame)[0]
     work = step_work(frame)
     flops = np.sum([work[kind][0] for kind in MATMUL_KINDS], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = flops / (matmul_peak_tflops(raw) * 1e12) / seconds
+        share = flops / (frame_matmul_peak_tflops(frame) * 1e12) / seconds
     return np.clip(np.where(np.isfinite(share), share, 1.0), MIN_UTILISATION, 1.0)
 
 

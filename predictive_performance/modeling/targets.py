@@ -30,9 +30,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from predictive_performance.modeling.features import matmul_peak_tflops, precision_flags
+from predictive_performance.modeling.features import frame_matmul_peak_tflops
 from predictive_performance.modeling.features import numeric_column as column_values
 from predictive_performance.modeling.layers import DEFAULT_LAYERS, STEP_OVERHEAD_S_PER_LAYER, step_seconds
+from predictive_performance.modeling.priors import memory_prior_mb, power_prior_w
 from predictive_performance.vocabulary import Metric, metric
 
 FORMULATIONS: tuple[str, ...] = ("physics", "physics_totals", "efficiency", "direct")
@@ -74,12 +75,9 @@ def totals_step_time(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     A row without a batch size (the system chose it) gets one item per step and no overhead.
     """
-    raw = {c: column_values(frame, c) for c in ("peak_tflops_at_precision", "peak_fp32_tflops", "peak_fp16_tflops",
-                                                  "peak_tf32_tflops")}
-    raw.update(precision_flags(frame))
     devices = _devices(frame)
     with np.errstate(divide="ignore", invalid="ignore"):
-        compute = column_values(frame, "flops_per_item") / (matmul_peak_tflops(raw) * 1e12 * devices)
+        compute = column_values(frame, "flops_per_item") / (frame_matmul_peak_tflops(frame) * 1e12 * devices)
         memory = column_values(frame, "bytes_per_item") / (column_values(frame, "memory_bandwidth_gbs") * 1e9 * devices)
     batch = column_values(frame, "batch_size")
     items = np.where(np.isnan(batch), 1.0, batch * devices)
@@ -119,26 +117,12 @@ REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 }
 
 
-def physics_memory(frame: pd.DataFrame) -> np.ndarray:
-    """MB per device of ``priors.memory_prior_mb`` (imported here, not above: priors builds on this module)."""
-    from predictive_performance.modeling.priors import memory_prior_mb
-
-    return memory_prior_mb(frame)
-
-
-def physics_power(frame: pd.DataFrame) -> np.ndarray:
-    """Watts of ``priors.power_prior_w`` (imported here, not above: priors builds on this module)."""
-    from predictive_performance.modeling.priors import power_prior_w
-
-    return power_prior_w(frame)
-
-
 # The physics formulation's reference in place of a metric's ``REFERENCES`` entry.
 PHYSICS_REFERENCES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "roofline_throughput": physics_throughput,
     "roofline_batch_time": physics_batch_time,
-    "weights_memory": physics_memory,
-    "rated_power": physics_power,
+    "weights_memory": memory_prior_mb,
+    "rated_power": power_prior_w,
 }
 
 

@@ -49,7 +49,7 @@ and report views). Choices worth knowing:
   positions, a batch larger than the device's memory) are predicted as given, with a note and
   the confidence halved per contradiction, cut to x0.05 where the batch cannot fit in memory
   (``prediction.plausibility``). A kind of device (platform, device class) a metric's model never
-  saw cuts that metric's confidence (``modeling.confidence.unseen_cut``), and a stand-in from
+  saw cuts that metric's confidence (``modeling.confidence.unseen_factor``), and a stand-in from
   ``fallback_to_similar`` lowers it and widens the intervals (``prediction.resolution``); each with a note.
 """
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from predictive_performance.cli import app
 from predictive_performance.modeling import predict as predict_frame
 from predictive_performance.modeling import workload_features
-from predictive_performance.modeling.confidence import unseen_cut
+from predictive_performance.modeling.confidence import unseen_factor
 from predictive_performance.modeling.evaluation import SPLITS
 from predictive_performance.prediction.plausibility import FACTORS
 from predictive_performance.recommend import rank_hardware
@@ -193,7 +193,7 @@ def test_contradictions_add_up_and_consistent_rows_are_untouched(predictor):
     predicted = predictor.batch_predict([both, fine])
     features = workload_features(predictor.resolve([both, fine]), predictor.models, predictor.hardware)
     raw = predict_frame(features, versions=predictor.versions)  # rocm, never measured: the model cut it already
-    assert unseen_cut(predictor.versions["throughput"].model, features)[0][0] < 1.0
+    assert unseen_factor(predictor.versions["throughput"].model, features)[0] < 1.0
     assert predicted.loc[0, "throughput_confidence"] == pytest.approx(raw.loc[0, "throughput_confidence"] * 0.25)
     assert predicted.loc[1, "throughput_confidence"] == pytest.approx(raw.loc[1, "throughput_confidence"])
     assert "contradicts" not in predicted.loc[1, "notes"]

@@ -34,9 +34,9 @@ Coefficients are constrained to the sensible direction (wider, more spread, fart
 denser -> higher) by dropping any signal whose fitted sign is reversed, so that a device with no
 measurements can never look surer than a measured one merely through noise in the fit.
 
-One explicit factor stands beside the signals (``unseen_cut``): a row whose device platform, or
-device class, no training row of its metric partition has is a kind of device the model has never
-seen (a memory model fitted on CPUs asked about an NPU). The distance cannot say so: one-hot columns
+One explicit factor stands beside the signals (``unseen_factor``, said by ``unseen_notes``): a row
+whose device platform, or device class, no training row of its metric partition has is a kind of
+device the model has never seen (a memory model fitted on CPUs asked about an NPU). The distance cannot say so: one-hot columns
 of an unseen category are all zero, which lies no farther than a switch between two seen ones, and
 the out-of-group calibration rarely holds a whole platform out. So the confidence is multiplied by
 ``UNSEEN_FACTORS`` per unseen category (x0.2 for a platform, x0.5 for a device class; x0.1 for
@@ -46,6 +46,7 @@ both), and the row gets a note saying so.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -255,12 +256,9 @@ class ConfidenceModel:
         return cls(**data)
 
 
-def unseen_cut(model: MetricModel, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(confidence factor, note) per row: ``UNSEEN_FACTORS`` for each device category of the row that no
-    training row of its partition has (the partition's ``FeatureSpec`` categories); 1 and no note elsewhere
-    and on rows whose partition has no model."""
-    factor = np.ones(len(features))
-    unseen: list[list[str]] = [[] for _ in range(len(features))]
+def _unseen(model: MetricModel, features: pd.DataFrame) -> Iterator[tuple[str, float, np.ndarray]]:
+    """(column, factor, rows) for each device category in ``UNSEEN_FACTORS`` and the rows whose value of it no
+    training row of their partition has (the partition's ``FeatureSpec`` categories)."""
     labels = model.partition_of(features)
     for label, part in model.partitions.items():
         rows = labels == label
@@ -268,14 +266,31 @@ def unseen_cut(model: MetricModel, features: pd.DataFrame) -> tuple[np.ndarray, 
             if column not in features.columns or not part.spec.categories.get(column):
                 continue  # a layout without the column never learnt from it
             values = features[column]
-            new = (rows & values.notna() & ~values.isin(part.spec.categories[column])).to_numpy()
-            factor[new] *= cut
-            for position in np.flatnonzero(new):
-                unseen[position].append(f"{column.replace('_', ' ').removeprefix('hardware ')} {values.iat[position]}")
+            yield column, cut, (rows & values.notna() & ~values.isin(part.spec.categories[column])).to_numpy()
+
+
+def unseen_factor(model: MetricModel, features: pd.DataFrame) -> np.ndarray:
+    """The confidence factor per row: the product of ``UNSEEN_FACTORS`` of its unseen device categories, 1 on
+    rows with none and on rows whose partition has no model. Vectorised: every prediction pays it."""
+    factor = np.ones(len(features))
+    for _, cut, new in _unseen(model, features):
+        factor[new] *= cut
+    return factor
+
+
+def unseen_notes(model: MetricModel, features: pd.DataFrame) -> np.ndarray:
+    """The note per row that ``unseen_factor`` cut ("... model never saw a device of platform qnn: confidence
+    x0.2"); empty text elsewhere."""
+    factor = np.ones(len(features))
+    unseen: dict[int, list[str]] = {}
+    for column, cut, new in _unseen(model, features):
+        factor[new] *= cut
+        for position in np.flatnonzero(new):
+            said = f"{column.replace('_', ' ').removeprefix('hardware ')} {features[column].iat[position]}"
+            unseen.setdefault(int(position), []).append(said)
     notes = np.full(len(features), "", dtype=object)
-    for position in np.flatnonzero(factor < 1.0):
+    for position, said in unseen.items():
         notes[position] = (
-            f"{model.metric} model never saw a device of {' nor '.join(unseen[position])}: "
-            f"confidence x{factor[position]:g}"
+            f"{model.metric} model never saw a device of {' nor '.join(said)}: confidence x{factor[position]:g}"
         )
-    return factor, notes
+    return notes

@@ -64,7 +64,7 @@ from predictive_performance.modeling.confidence import (
     ConfidenceModel,
     NeighbourIndex,
     signal_matrix,
-    unseen_cut,
+    unseen_factor,
 )
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.crossval import cross_validate, tuning_folds
@@ -242,7 +242,7 @@ class MetricModel:
         """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence``, each row by its partition's model.
 
         A row whose partition has no model gets NaN: never another partition's figure. A row of a kind of device
-        its partition's model never saw has its confidence cut (``confidence.unseen_cut``).
+        its partition's model never saw has its confidence cut (``confidence.unseen_factor``).
         ``matrices``: model matrices of the whole ``frame`` by feature layout, shared with other metrics.
         """
         matrices = {} if matrices is None else matrices
@@ -261,7 +261,7 @@ class MetricModel:
             return pd.DataFrame(np.nan, index=frame.index, columns=list(vocabulary.metric(self.metric).figures))
         out = pd.concat(parts).reindex(range(len(frame))).set_axis(frame.index)
         confidence = vocabulary.metric(self.metric).figure("confidence")
-        out[confidence] = out[confidence].to_numpy(dtype=float) * unseen_cut(self, frame)[0]
+        out[confidence] = out[confidence].to_numpy(dtype=float) * unseen_factor(self, frame)
         return out
 
 

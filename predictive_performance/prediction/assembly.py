@@ -15,7 +15,7 @@ import pandas as pd
 
 from predictive_performance.modeling import MetricModel, ModelVersion, workload_features
 from predictive_performance.modeling import predict as predict_frame
-from predictive_performance.modeling.confidence import unseen_cut
+from predictive_performance.modeling.confidence import unseen_notes
 from predictive_performance.modeling.derived import available_metrics, is_derived
 from predictive_performance.names import map_distinct
 from predictive_performance.prediction.plausibility import contradictions, lowered
@@ -53,7 +53,7 @@ def predict_resolved(
 
     A configuration that contradicts the catalogs keeps its figures, with a note and its confidence
     lowered by ``plausibility``'s rule, and a stand-in (``resolution.stand_in``) lowers it and widens the intervals;
-    a kind of device a metric's model never saw was cut by the model (``confidence.unseen_cut``) and gets a note.
+    a kind of device a metric's model never saw was cut by the model (``confidence.unseen_factor``) and gets a note.
     """
     features = workload_features(frame, catalogs.models, catalogs.hardware).reset_index(drop=True)
     contradicted = contradictions(frame, features, catalogs)
@@ -82,7 +82,7 @@ def predict_resolved(
         measured = out[f"{kind}_name"].map(catalog.set_index(f"{kind}_name")["is_measured"])
         out[f"{kind}_measured"] = measured.fillna(False).astype(bool)
     out["fallback"] = frame["fallback"].reset_index(drop=True).to_numpy()
-    unseen = [unseen_cut(version.model, features)[1] for version in versions.values()]  # the models applied the cut
+    unseen = [unseen_notes(version.model, features) for version in versions.values()]  # the models applied the cut
     out["notes"] = _notes(frame, out, features, versions, [*contradicted, *unseen])
     return out, features
 

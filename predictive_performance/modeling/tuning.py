@@ -151,9 +151,9 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
     formulation = min(scores, key=lambda f: scores[f]["relative"])
     reused = screen[formulation] if sample is data else {}
     missing = [a for a in config.algorithms if a not in reused]
-    defaults = dict(reused) | dict(zip(missing, side_by_side(_default_cv, [(data, formulation, a) for a in missing], config),
-                                       strict=True))
-    return Screening(formulation, scores, {a: defaults[a] for a in config.algorithms})
+    fits = side_by_side(_default_cv, [(data, formulation, a) for a in missing], config)
+    fresh = dict(zip(missing, fits, strict=True))
+    return Screening(formulation, scores, {a: reused[a] if a in reused else fresh[a] for a in config.algorithms})
 
 
 def _default_cv(data: TuningData, formulation: str, algorithm: str, config: TrainingConfig) -> CVResult:

@@ -10,7 +10,7 @@ import pytest
 from predictive_performance.default_data import PUBLIC_SOURCES, default_sources
 from predictive_performance.ingest import IngestError, ingest_frame, ingest_path
 from predictive_performance.ingest.lambda_csv import parse_system_name
-from predictive_performance.ingest.validation import SchemaError
+from predictive_performance.ingest.validation import SchemaError, validate_rows
 from predictive_performance.settings import SHARED_DATA_DIR
 from tests.conftest import CPU, GOOD_ROWS, LAMBDA_DIR, canonical_csv
 from tests.ipfs_fixture import make_ipfs_database
@@ -97,6 +97,20 @@ def test_missing_required_column_names_the_file_and_column(warehouse, tmp_path):
 def test_duplicated_rows_are_rejected(warehouse, tmp_path):
     with pytest.raises(IngestError, match="row 2, column \\*: duplicate"):
         ingest_path(canonical_csv(tmp_path, [GOOD_ROWS[0], GOOD_ROWS[0]]), warehouse)
+
+
+def test_rows_of_many_files_checked_in_one_pass_count_duplicates_within_a_file(tmp_path):
+    """A load of many files is validated in one pass; each reject still names its own file."""
+    frame = pd.read_csv(canonical_csv(tmp_path, [GOOD_ROWS[0], GOOD_ROWS[0], GOOD_ROWS[1], GOOD_ROWS[0]]), dtype=str)
+    frame["source_row"] = [1, 1, 2, 3]
+    files = pd.Series(["a.json", "b.json", "b.json", "b.json"], index=frame.index)
+
+    validated = validate_rows(frame, files)
+
+    assert [str(reject) for reject in validated.rejects] == [
+        "b.json row 3, column *: duplicate of an earlier row in the same file"
+    ]
+    assert validated.accepted["source_row"].tolist() == [1, 1, 2]
 
 
 def test_allow_partial_stores_the_good_rows_and_reports_the_rest(warehouse, tmp_path):

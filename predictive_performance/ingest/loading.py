@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from predictive_performance.ingest.canonical import CANONICAL_SUFFIXES, UnreadableFileError
@@ -179,16 +180,18 @@ def _store(
     failures: pd.DataFrame | None = None,
     digest: str | None = None,
 ) -> IngestReport:
-    """Validate each file's rows, then store all accepted rows of all files as one load."""
-    accepted = []
-    for label, frame in tables.results.items():
-        file = file_label(Path(label), Path(report.label))
-        advance(len(frame), detail=f"{len(frame):,} rows read from {file}, validating")
-        validated = validate_rows(frame, file)
-        accepted.append(_located(validated.accepted, frame, file))
+    """Validate the rows of all files in one pass, then store the accepted ones as one load."""
+    frames = {file_label(Path(label), Path(report.label)): frame for label, frame in tables.results.items()}
+    rows = pd.DataFrame(columns=["source_row"])
+    if frames:
+        together = pd.concat(frames.values(), ignore_index=True)
+        files = pd.Series(np.repeat(list(frames), [len(frame) for frame in frames.values()]), index=together.index)
+        read_from = next(iter(frames)) if len(frames) == 1 else f"{len(frames):,} files"
+        advance(len(together), detail=f"{len(together):,} rows read from {read_from}, validating")
+        validated = validate_rows(together, files)
+        rows = _located(validated.accepted, together, files).reset_index(drop=True)
         report.rejects.extend(validated.rejects)
         report.rows_rejected += validated.rejected_rows
-    rows = pd.concat(accepted, ignore_index=True) if accepted else pd.DataFrame(columns=["source_row"])
     report.rows_accepted = len(rows)
     if report.rejects and not allow_partial:
         report.rows_accepted = 0
@@ -242,9 +245,9 @@ def unknown_names(rows: pd.DataFrame) -> list[str]:
     return warnings
 
 
-def _located(accepted: pd.DataFrame, frame: pd.DataFrame, file: str) -> pd.DataFrame:
+def _located(accepted: pd.DataFrame, frame: pd.DataFrame, files: pd.Series) -> pd.DataFrame:
     """Record where each row came from before rows of several files are numbered as one load."""
     location = "row " + accepted["source_row"].astype(str)
     if "source_column" in frame:
         location = location + ", column " + frame.loc[accepted.index, "source_column"].astype(str)
-    return accepted.assign(source_file=file, source_location=location)
+    return accepted.assign(source_file=files.loc[accepted.index], source_location=location)

@@ -107,3 +107,21 @@ def test_data_parallel_training_scales_below_linear_and_inference_does_not_commu
 def test_rows_without_a_config_or_a_batch_keep_a_reference():
     rows = frame({**CONV_NET, "batch_size": None}, {"flops_per_item": 1e9, "parameters_million": None})
     assert np.isfinite(physics_throughput(rows)).all()
+
+
+def test_a_sequence_parallel_batch_is_split_and_each_layer_waits_on_its_collectives():
+    split_8 = {"num_devices": 8, "parallelism": "sequence"}
+    (small, wide), items = layers.step_seconds(frame(CONV_NET, WIDE_CONV_NET, batch_size=4))
+    (small_split, wide_split), split_items = layers.step_seconds(frame(CONV_NET, WIDE_CONV_NET, batch_size=4, **split_8))
+    assert split_items[0] == items[0] == 4  # every device sees the whole batch: 4 items per step, not 32
+    hops = 1 * layers.COLLECTIVES_PER_LAYER["sequence"] * CONV_NET["num_layers"] * 7 * layers.HOP_LATENCY_S
+    communication = layers.communication_seconds(frame(CONV_NET, batch_size=4, num_devices=8, parallelism="sequence"))
+    assert communication[0] == pytest.approx(hops)  # no hidden size: no bytes to exchange, only the hops' latency
+    assert wide / 8 < wide_split < wide  # much work per device: faster, though below 8x
+    assert small_split > small  # little work per device: the hops cost more than the split saves
+
+
+def test_each_denoising_step_pays_the_launch_overhead_of_every_layer():
+    # the catalog's FLOPs per item already count the steps, so only the launches differ
+    once, fifty = _seconds({**CONV_NET, "reference_denoising_steps": 50}, {**CONV_NET, "denoising_steps": 1})[::-1]
+    assert fifty - once == pytest.approx(49 * layers.STEP_OVERHEAD_S_PER_LAYER * CONV_NET["num_layers"])

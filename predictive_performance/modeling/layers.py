@@ -72,12 +72,35 @@ PCIE_GBS: dict[str, float] = {
     "Ampere": 32.0, "Ada Lovelace": 32.0, "CDNA": 32.0, "CDNA 2": 32.0, "Hopper": 64.0, "Blackwell": 64.0, "CDNA 3": 64.0,
 }
 DEFAULT_PCIE_GBS = 16.0
+# Parallelisms that split one batch over the devices: each device sees the whole batch (``batch_size``)
+# and does 1/n of its work (tensor: of every layer's weights; sequence: of every item's tokens), so a
+# step handles ``batch_size`` items, pays the whole launch overhead and waits on collectives per layer.
+SPLIT_PARALLELISMS: tuple[str, ...] = ("tensor", "sequence")
+# Collectives per layer and pass: tensor parallelism all-reduces twice (attention and MLP outputs);
+# Ulysses sequence parallelism exchanges queries, keys, values and the output (four all-to-alls).
+COLLECTIVES_PER_LAYER: dict[str, float] = {"tensor": 2.0, "sequence": 4.0}
+# A collective over n devices takes n - 1 hops, each with a fixed latency whatever its size (NCCL's
+# small-message latency is a few microseconds per hop), so small per-device shards stop scaling.
+HOP_LATENCY_S = 5e-6
 
 Work = dict[str, tuple[np.ndarray, np.ndarray]]  # kind -> (FLOPs, bytes) of one step on one device
 
 
 def _training(frame: pd.DataFrame) -> np.ndarray:
     return text_column(frame, "mode") == "training"
+
+
+def forward_passes(frame: pd.DataFrame) -> np.ndarray:
+    """Passes through every layer one item takes: a diffusion item's denoising steps (the row's, else the
+    catalog's reference), 1 for everything else. Each pass pays its own launches and collectives."""
+    steps = coalesce(numeric_column(frame, "denoising_steps"), numeric_column(frame, "reference_denoising_steps"))
+    return np.where(steps > 0, steps, 1.0)
+
+
+def _split(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose batch is split over several devices (``SPLIT_PARALLELISMS``)."""
+    devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
+    return np.isin(text_column(frame, "parallelism"), SPLIT_PARALLELISMS) & (devices > 1)
 
 
 def transformer_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.ndarray) -> Work:
@@ -197,8 +220,11 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
 
     Data-parallel training (the default on several devices) all-reduces the gradients, a ring's
     2 (n-1)/n x parameters x bytes; tensor parallelism all-reduces each layer's activations twice
-    per pass; pipeline parallelism sends the activations across each stage boundary. Data-parallel
-    inference exchanges nothing.
+    per pass; Ulysses sequence parallelism all-to-alls each device's 1/n of them four times per
+    layer and pass, (n-1)/n of it leaving the device; pipeline parallelism sends the activations
+    across each stage boundary. Data-parallel inference exchanges nothing. Split parallelisms'
+    batch is the whole batch (``SPLIT_PARALLELISMS``), and each of their collectives adds n - 1
+    hops of ``HOP_LATENCY_S``.
     """
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
     parallelism = pd.Series(text_column(frame, "parallelism")).fillna("data").to_numpy()
@@ -206,32 +232,42 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     pb = numeric_column(frame, "precision_bytes")
     ring = 2.0 * (devices - 1.0) / np.fmax(devices, 1.0)
     gradients = ring * np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0) * pb
-    batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0) * devices
+    split = _split(frame)
+    batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0) * np.where(split, 1.0, devices)
     seq = np.nan_to_num(coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length")), nan=1.0)
     activations = batch * seq * np.nan_to_num(numeric_column(frame, "hidden_size"), nan=0.0) * pb
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
-    passes = np.where(training, 2.0, 1.0)
+    passes = np.where(training, 2.0, 1.0) * forward_passes(frame)
+    all_to_all = COLLECTIVES_PER_LAYER["sequence"] * layers * (devices - 1.0) / np.fmax(devices, 1.0) ** 2 * activations
     moved = np.select(
-        [parallelism == "tensor", parallelism == "pipeline", training],
-        [passes * 2.0 * layers * ring * activations, passes * (devices - 1.0) * activations, gradients],
+        [parallelism == "tensor", parallelism == "sequence", parallelism == "pipeline", training],
+        [passes * COLLECTIVES_PER_LAYER["tensor"] * layers * ring * activations, passes * all_to_all,
+         passes * (devices - 1.0) * activations, gradients],
         default=0.0,
     )
-    return np.where(devices > 1, np.nan_to_num(moved, nan=0.0) / (interconnect_gbs(frame) * 1e9), 0.0)
+    per_layer = np.select([parallelism == kind for kind in COLLECTIVES_PER_LAYER], list(COLLECTIVES_PER_LAYER.values()), 0.0)
+    collectives = np.where(split, passes * layers * per_layer, 0.0)
+    seconds = np.nan_to_num(moved, nan=0.0) / (interconnect_gbs(frame) * 1e9) + collectives * (devices - 1.0) * HOP_LATENCY_S
+    return np.where(devices > 1, seconds, 0.0)
 
 
 def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(seconds one step takes on all devices, items in it): per-kind times + launch overhead + communication.
 
     Pipeline stages of one micro-batch run in turn, so the step takes the stages' sum, the whole
-    model's time on one device. A row without a batch size pays no launch overhead.
+    model's time on one device; a split batch (``SPLIT_PARALLELISMS``) takes 1/n of its time on each
+    device. The launch overhead is paid per layer and forward pass (``forward_passes``); a row
+    without a batch size pays none.
     """
     batch = numeric_column(frame, "batch_size")
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
     kinds = np.stack(list(kind_seconds(frame, step_work(frame)).values()))
     compute = np.where(np.isfinite(kinds).any(axis=0), np.nansum(kinds, axis=0), np.nan)
+    split = _split(frame)
     compute = np.where(text_column(frame, "parallelism") == "pipeline", compute * devices, compute)
+    compute = np.where(split, compute / devices, compute)
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
-    overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * _factor(frame))
-    items = np.where(np.isnan(batch), 1.0, batch) * devices
+    overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * _factor(frame) * forward_passes(frame))
+    items = np.where(np.isnan(batch), 1.0, batch) * np.where(split, 1.0, devices)
     seconds = compute + overhead + communication_seconds(frame)
     return np.where(seconds > 0, seconds, np.nan), items

@@ -68,7 +68,7 @@ def test_labels_become_batch_latency_rows_and_configs_catalog_facts(warehouse, t
     training = rows.loc["gpt2_tiny-train-1024-2.json"]
     assert (training["mode"], training["hardware_platform"], training["latency_ms"]) == ("training", "rocm", 90.0)
     tensor = rows.loc["gpt2_tiny-train-1024-8-tp4.json"]
-    assert (tensor["num_devices"], tensor["batch_size"], tensor["parallelism"]) == (4, 2, "tensor"), "global batch 8 over 4"
+    assert (tensor["num_devices"], tensor["batch_size"], tensor["parallelism"]) == (4, 8, "tensor"), "every device sees all 8"
     pipeline = rows.loc["gpt2_tiny-train-1024-4-pp4_1.json"]
     assert (pipeline["num_devices"], pipeline["batch_size"], pipeline["parallelism"]) == (4, 1, "pipeline")
     assert rows.loc["bert_large-inf-128-1.json", "hardware_name"] == "Tesla K80", "no config: the folder name, spaced"
@@ -155,7 +155,8 @@ def test_the_published_labels_and_configs_read_whole():
     }
     assert set(rows.loc[rows["hardware_name"].str.startswith("AMD"), "hardware_platform"]) == {"rocm"}
     parallel = rows.loc[rows["num_devices"] > 1]
-    assert sorted(parallel["parallelism"]) == ["data", "pipeline", "tensor"] and set(parallel["batch_size"]) == {1}
+    assert sorted(parallel["parallelism"]) == ["data", "pipeline", "tensor"]
+    assert parallel.set_index("parallelism")["batch_size"].to_dict() == {"data": 1, "pipeline": 1, "tensor": 4}
     assert rows["compiled"].sum() == 4 and set(rows.loc[rows["compiled"], "hardware_name"]) == {"NVIDIA A100-PCIE-40GB"}
     catalog = tables.catalog
     assert len(catalog.hardware) == 12, "13 configs, one of them a tensor-parallel pair"

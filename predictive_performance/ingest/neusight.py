@@ -10,9 +10,11 @@ are not kept; ``num_layer`` describes the model, not the run.
 
 Variants: ``-fusion`` is a fused (compiled) graph on the same single device. ``-dp4``, ``-tp4`` and
 ``-pp4_1`` are data-, tensor- and pipeline-parallel runs over 4 devices whose file name gives the
-global batch: the rows keep num_devices 4 and the parallelism, and batch_size is the global batch over
-the devices (so batch x devices is the global batch, as for every canonical row; under tensor and
-pipeline parallelism each device sees the whole batch). The ``_1`` of ``pp4_1`` is not interpreted.
+global batch: the rows keep num_devices 4 and the parallelism. batch_size is what one device sees:
+under data and pipeline parallelism the global batch over the devices (batch x devices is the global
+batch, as for every data-parallel row), under tensor parallelism the whole batch, since every device
+works on every item (as ML.ENERGY's sequence-parallel rows store it; ``modeling.layers`` splits such a
+batch's work, ``SPLIT_PARALLELISMS``). The ``_1`` of ``pp4_1`` is not interpreted.
 
 ``device_configs/<folder>.json`` names each device folder's device (its ``Device`` field) and states
 the specs the paper used; ``model_configs/<model>.json`` are the models' Hugging Face configs. When the
@@ -167,7 +169,8 @@ def _label_row(label: Path, shown: str) -> tuple[dict[str, Any] | None, list[Rej
         rejects.append(Reject(shown, 1, "hardware_platform", f"cannot tell the vendor of device {hardware_name!r}"))
     devices = int(name["devices"] or 1)
     batch = int(name["batch"])
-    if batch % devices:
+    split = name["parallelism"] == "tp"
+    if batch % devices and not split:
         rejects.append(Reject(shown, 1, "batch_size", f"global batch {batch} does not divide over {devices} devices"))
     if rejects:
         return None, rejects
@@ -177,7 +180,7 @@ def _label_row(label: Path, shown: str) -> tuple[dict[str, Any] | None, list[Rej
         "hardware_platform": platform,
         "hardware_name": hardware_name,
         "num_devices": devices,
-        "batch_size": batch // devices,
+        "batch_size": batch if split else batch // devices,
         "precision": "fp32",
         "mode": MODES[name["mode"]],
         "workload": "static_batch",

@@ -109,17 +109,29 @@ HARDWARE_FACTS: tuple[str, ...] = (
 )
 
 
+# Model facts the physics references read (``layers``, ``priors``): a prediction's configuration has them
+# from the catalog (``features.MODEL_CATALOG_COLUMNS``), so training rows must have them too.
+MODEL_FACTS: tuple[str, ...] = (
+    "reference_sequence_length", "reference_image_size", "reference_num_frames", "reference_denoising_steps",
+)
+
+
 def load_training_frame(warehouse) -> pd.DataFrame:
-    """``marts.training_features`` plus the device facts it lacks (``HARDWARE_FACTS``) from ``marts.dim_hardware``."""
+    """``marts.training_features`` plus the device and model facts it lacks (``HARDWARE_FACTS``, ``MODEL_FACTS``)
+    from ``marts.dim_hardware`` and ``marts.dim_models``."""
     present = set(warehouse.query("select * from marts.training_features limit 0").columns)
-    available = set(warehouse.query("select * from marts.dim_hardware limit 0").columns)
-    joined = "".join(f", hardware.{c}" for c in HARDWARE_FACTS if c in available and c not in present)
+    joined = ""
+    for table, alias, facts in (("dim_hardware", "hardware", HARDWARE_FACTS), ("dim_models", "models", MODEL_FACTS)):
+        available = set(warehouse.query(f"select * from marts.{table} limit 0").columns)
+        joined += "".join(f", {alias}.{c}" for c in facts if c in available and c not in present)
     return warehouse.query(
         f"""
         select features.*{joined}
         from marts.training_features as features
         left join marts.dim_hardware as hardware
             on features.hardware_name = hardware.hardware_name
+        left join marts.dim_models as models
+            on features.model_name = models.model_name
         order by features.load_id, features.source_row
         """
     )

@@ -54,6 +54,8 @@ final as (
         results.compiled,
         results.sequence_length,
         results.image_size,
+        results.num_frames,
+        results.denoising_steps,
         results.source,
 
         -- model features

@@ -4,20 +4,25 @@
         [--max-k 10] [--out benchmarks/results/new_device_curve]
 
 On the static-batch throughput rows of ``marts.training_features`` (``DB_PATH``, default
-``$BENCHMARK_DB_PATH``), every device with at least ``--min-rows`` rows is held out in turn. One
-model is trained on the other devices (``MetricEstimator`` with ``TrainingConfig.fast`` and
-LightGBM alone, the same fixed config for every device), and the device prior of
-``prediction.adaptation`` is estimated from that fit's leave-devices-out residuals, so nothing of
-the held-out device informs it. Then for k = 0..max-k, k of the device's rows are "measured":
+``$BENCHMARK_DB_PATH``), every (device, source) pair with at least ``--min-rows`` rows is onboarded in
+turn: a real onboarding runs one harness on the new device, and one device's harnesses differ in
+efficiency (H100 SXM5: Lambda training +0.2, ML.ENERGY v3 -1.0 in log residual), so tests are chosen
+among the pair's rows and scored on the pair's other rows. One model is trained without the device
+at all (``MetricEstimator`` with ``TrainingConfig.fast`` and LightGBM alone, the same fixed config
+for every device); its priors come from its leave-devices-out residuals and the known devices'
+residuals from its own fit, so nothing of the held-out device informs them. Then for k = 0..max-k,
+k of the pair's rows are "measured":
 
 ``active``  the first k of ``active_learning.onboarding.choose_device_tests`` (uncertainty: the
             model's interval width on the device's rows);
 ``random``  k at random (``--seeds`` draws, the mean reported).
 
-The model is adapted to the device with those k rows (``DeviceAdaptation``) and scored by MAPE on
-the device's other rows. Writes ``<out>.csv`` (device, k, strategy, mape), ``<out>.png`` (median over
-devices against k) and ``<out>.md`` (the median at k = 0, 3, 5, 10 and the tests random needs to reach
-active learning's k=5 figure).
+The model is corrected with those k rows by two methods: ``transfer`` (``prediction.transfer.
+DeviceTransfer``: the device's own correction mixed with readings of known devices that ran the
+same configurations) and ``offset`` (``prediction.adaptation.DeviceAdaptation`` alone), and scored
+by MAPE on the pair's other rows. Writes ``<out>.csv`` (unit, k, strategy, method, mape),
+``<out>.png`` (median over pairs against k) and ``<out>.md`` (the median at k = 0, 3, 5, 10 and the
+tests random needs to reach active learning's k=5 figure, per method).
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from predictive_performance.active_learning.onboarding import choose_device_test
 from predictive_performance.active_learning.scoring import minmax
 from predictive_performance.modeling import MetricEstimator, TrainingConfig, load_training_frame
 from predictive_performance.modeling.targets import metric_rows
-from predictive_performance.prediction.adaptation import DeviceAdaptation, DevicePrior, held_out_prior
+from predictive_performance.prediction.adaptation import DeviceAdaptation, DevicePrior, held_out_residuals
+from predictive_performance.prediction.transfer import DeviceTransfer, ReferenceResiduals, pair_prior
 from predictive_performance.warehouse import Warehouse
 
 METRIC = "throughput"
@@ -49,27 +55,38 @@ def mape(measured: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(np.abs(predicted / measured - 1.0)) * 100.0)
 
 
-def device_curve(rows: pd.DataFrame, estimator: MetricEstimator, prior: DevicePrior, max_k: int, seeds: int) -> list[dict]:
-    """MAPE on the rows not measured, per k and strategy, for one held-out device."""
-    predicted = estimator.predict(rows, components=True)
+def unit_curve(rows: pd.DataFrame, point: np.ndarray, width: np.ndarray, methods: dict, max_k: int, seeds: int) -> list[dict]:
+    """MAPE on the rows not measured, per k, strategy and method, for one (device, source) pair."""
     measured = rows[METRIC].to_numpy(dtype=float)
-    point = predicted[f"{METRIC}_pred"].to_numpy(dtype=float)
     residuals = np.log(measured) - np.log(point)
-    uncertainty = minmax(predicted[f"{METRIC}_interval_width"])
-    active = choose_device_tests(rows, max_k, uncertainty)[0].positions
+    active = choose_device_tests(rows, max_k, minmax(pd.Series(width)))[0].positions
     orders = {"active": [active]}
     orders["random"] = [np.random.default_rng(seed).permutation(len(rows))[:max_k] for seed in range(seeds)]
     out = []
     for strategy, draws in orders.items():
         for k in range(max_k + 1):
-            scores = []
+            scores: dict[str, list[float]] = {method: [] for method in methods}
             for order in draws:
                 chosen = np.asarray(order[:k], dtype=int)
                 rest = np.setdiff1d(np.arange(len(rows)), chosen)
-                adapted = DeviceAdaptation(prior).fit(rows.iloc[chosen], residuals[chosen])
-                scores.append(mape(measured[rest], adapted.transform(rows.iloc[rest], point[rest])))
-            out.append({"k": k, "strategy": strategy, "mape": float(np.mean(scores))})
+                for method, make in methods.items():
+                    adapted = make().fit(rows.iloc[chosen], residuals[chosen])
+                    scores[method].append(mape(measured[rest], adapted.transform(rows.iloc[rest], point[rest])))
+            out += [{"k": k, "strategy": strategy, "method": m, "mape": float(np.mean(v))} for m, v in scores.items()]
     return out
+
+
+def device_methods(estimator: MetricEstimator, train: pd.DataFrame, device: str) -> dict:
+    """The correction methods for one held-out device, built from what the model knows without it."""
+    oof_rows, oof_residuals = held_out_residuals(estimator, train)
+    prior = DevicePrior.from_residuals(oof_rows, oof_residuals, oof_rows["hardware_name"].to_numpy())
+    fitted = estimator.predict(train)[f"{METRIC}_pred"].to_numpy(dtype=float)
+    references = ReferenceResiduals.build(train, np.log(train[METRIC].to_numpy(dtype=float)) - np.log(fitted))
+    pair = pair_prior(oof_rows, oof_residuals, references)
+    return {
+        "transfer": lambda: DeviceTransfer(prior, pair, references, device),
+        "offset": lambda: DeviceAdaptation(prior),
+    }
 
 
 def tests_to_reach(curve: pd.Series, target: float) -> float | None:
@@ -84,35 +101,50 @@ def tests_to_reach(curve: pd.Series, target: float) -> float | None:
     return float(k[i - 1] + (values[i - 1] - target) / (values[i - 1] - values[i]) * (k[i] - k[i - 1]))
 
 
-def summary(results: pd.DataFrame, devices: int, seeds: int, seconds: float) -> str:
-    median = results.groupby(["strategy", "k"])["mape"].median().unstack("strategy")
-    target = float(median.loc[5, "active"])
-    needed = tests_to_reach(median["random"], target)
+def medians(results: pd.DataFrame) -> pd.DataFrame:
+    """Median over units of the MAPE, rows k, columns (method, strategy)."""
+    return results.groupby(["method", "strategy", "k"])["mape"].median().unstack(["method", "strategy"])
+
+
+def summary(results: pd.DataFrame, units: int, seeds: int, seconds: float) -> str:
+    median = medians(results)
     lines = [
         "# New-device curve",
         "",
         (
-            f"{devices} held-out devices (static-batch throughput), random averaged over {seeds} seeds; "
-            f"median over devices of the MAPE on each device's rows not measured. {seconds:.0f} s."
+            f"{units} held-out (device, source) pairs (static-batch throughput; the model trained without the device), "
+            f"random averaged over {seeds} seeds; median over pairs of the MAPE on each pair's rows not measured. "
+            f"{seconds:.0f} s."
         ),
         "",
-        "| k | active MAPE % | random MAPE % |",
-        "|---|---|---|",
-        *(f"| {k} | {median.loc[k, 'active']:.1f} | {median.loc[k, 'random']:.1f} |" for k in REPORTED_K if k in median.index),
-        "",
-        (
-            f"Random needs {'more than ' + str(median.index.max()) if needed is None else f'{needed:.1f}'} tests "
-            f"to reach active learning's k=5 median ({target:.1f} %)."
+        "| k | transfer active % | transfer random % | offset active % | offset random % |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {k} | " + " | ".join(f"{median.loc[k, (m, st)]:.1f}" for m in ("transfer", "offset") for st in ("active", "random")) + " |"
+            for k in REPORTED_K if k in median.index
         ),
         "",
-        "Per device at k=5 (random: mean over seeds):",
-        "",
-        "| device | active MAPE % | random MAPE % | k=0 MAPE % |",
-        "|---|---|---|---|",
     ]
-    at = results.pivot_table(index="device", columns=["strategy", "k"], values="mape")
-    for device, row in at.iterrows():
-        lines.append(f"| {device} | {row[('active', 5)]:.1f} | {row[('random', 5)]:.1f} | {row[('active', 0)]:.1f} |")
+    for method in ("transfer", "offset"):
+        target = float(median.loc[5, (method, "active")])
+        needed = tests_to_reach(median[(method, "random")], target)
+        lines.append(
+            f"{method}: random needs {'more than ' + str(median.index.max()) if needed is None else f'{needed:.1f}'} "
+            f"tests to reach active learning's k=5 median ({target:.1f} %)."
+        )
+    lines += [
+        "",
+        "Per pair at k=5 (random: mean over seeds):",
+        "",
+        "| pair | transfer active % | transfer random % | offset active % | k=0 transfer % | k=0 model % |",
+        "|---|---|---|---|---|---|",
+    ]
+    at = results.pivot_table(index="unit", columns=["method", "strategy", "k"], values="mape")
+    for unit, row in at.iterrows():
+        lines.append(
+            f"| {unit} | {row[('transfer', 'active', 5)]:.1f} | {row[('transfer', 'random', 5)]:.1f} | "
+            f"{row[('offset', 'active', 5)]:.1f} | {row[('transfer', 'active', 0)]:.1f} | {row[('offset', 'active', 0)]:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -122,10 +154,10 @@ def plot(results: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    median = results.groupby(["strategy", "k"])["mape"].median().unstack("strategy")
+    median = medians(results)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for strategy in median.columns:
-        ax.plot(median.index, median[strategy], marker="o", ms=3, label=strategy)
+    for method, strategy in median.columns:
+        ax.plot(median.index, median[(method, strategy)], marker="o", ms=3, label=f"{method}, {strategy}")
     ax.set_xlabel("tests measured on the new device (k)")
     ax.set_ylabel("median MAPE on its other rows (%)")
     ax.set_title("Onboarding a new device: active learning vs random")
@@ -148,23 +180,30 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     frame = load_training_frame(Warehouse(args.db))
     frame = metric_rows(frame[frame["workload"].astype(str) == "static_batch"], METRIC, CONFIG.formulations)
-    counts = frame["hardware_name"].value_counts()
-    devices = sorted(counts[counts >= args.min_rows].index)[: args.max_devices]
+    units = frame.groupby(["hardware_name", "source"]).size()
+    units = units[units >= args.min_rows]
+    devices = sorted(units.index.get_level_values(0).unique())[: args.max_devices]
     results = []
     for device in devices:
         train = frame[frame["hardware_name"] != device]
-        rows = frame[frame["hardware_name"] == device].reset_index(drop=True)
         estimator = MetricEstimator(CONFIG).fit(train, METRIC)
-        curve = device_curve(rows, estimator, held_out_prior(estimator, train), args.max_k, args.seeds)
-        results += [{"device": device, **point} for point in curve]
-        at5 = {p["strategy"]: p["mape"] for p in curve if p["k"] == 5}
-        print(f"{device} ({len(rows)} rows): k=5 active {at5['active']:.1f}%, random {at5['random']:.1f}%", flush=True)
-    table = pd.DataFrame(results, columns=["device", "k", "strategy", "mape"])
+        methods = device_methods(estimator, train, device)
+        for source in sorted(units.loc[device].index):
+            rows = frame[(frame["hardware_name"] == device) & (frame["source"] == source)].reset_index(drop=True)
+            predicted = estimator.predict(rows, components=True)
+            point = predicted[f"{METRIC}_pred"].to_numpy(dtype=float)
+            curve = unit_curve(rows, point, predicted[f"{METRIC}_interval_width"].to_numpy(dtype=float), methods,
+                               args.max_k, args.seeds)
+            results += [{"unit": f"{device} [{source}]", **point_} for point_ in curve]
+            at5 = {(p["method"], p["strategy"]): p["mape"] for p in curve if p["k"] == 5}
+            print(f"{device} [{source}] ({len(rows)} rows): k=5 transfer active {at5[('transfer', 'active')]:.1f}%, "
+                  f"random {at5[('transfer', 'random')]:.1f}%", flush=True)
+    table = pd.DataFrame(results, columns=["unit", "k", "strategy", "method", "mape"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out.with_suffix(".csv"), index=False)
     plot(table, out.with_suffix(".png"))
-    text = summary(table, len(devices), args.seeds, time.monotonic() - started)
+    text = summary(table, table["unit"].nunique(), args.seeds, time.monotonic() - started)
     out.with_suffix(".md").write_text(text)
     print(text)
     return 0

@@ -10,6 +10,7 @@ import pandas as pd
 from predictive_performance.active_learning import ActiveLearningSystem, choose_device_tests, minmax, runnable
 from predictive_performance.modeling import MetricEstimator, prepare_configurations
 from predictive_performance.prediction.adaptation import DeviceAdaptation, DevicePrior, held_out_prior
+from predictive_performance.prediction.transfer import DeviceTransfer, ReferenceResiduals, pair_prior
 from predictive_performance.warehouse import Warehouse
 from tests.factories import CONFIG, seed_catalogs, simulate
 from tests.test_active_learning import env, world  # noqa: F401  (the trained warehouse fixtures)
@@ -22,12 +23,13 @@ def rows(n: int, seed: int = 0) -> pd.DataFrame:
             "batch_size": rng.choice([1, 8, 64], n),
             "arithmetic_intensity": rng.uniform(5, 500, n),
             "precision_bytes": rng.choice([2.0, 4.0], n),
+            "num_devices": rng.choice([1, 2, 8], n),
         }
     )
 
 
 LOGGED = np.log(rows(500, seed=9).to_numpy(dtype=float))  # the training devices' rows, for the standardisation
-PRIOR = DevicePrior(np.array([0.25, 0.01, 0.01, 0.01]), 0.04, LOGGED.mean(axis=0), LOGGED.std(axis=0))
+PRIOR = DevicePrior(np.array([0.25, 0.01, 0.01, 0.01, 0.01]), 0.04, LOGGED.mean(axis=0), LOGGED.std(axis=0))
 
 
 def test_adaptation_recovers_an_offset_from_five_rows_and_shrinks_one_noisy_row():
@@ -81,3 +83,33 @@ def test_five_chosen_tests_fix_a_held_out_device():
     before = np.mean(np.abs(point[rest] / measured - 1.0))
     after = np.mean(np.abs(adapted.transform(device_rows.iloc[rest], point[rest]) / measured - 1.0))
     assert after < 0.5 * before
+
+
+def configurations(n: int, devices: list[str], seed: int = 4) -> pd.DataFrame:
+    """``n`` configurations of one harness, each run on every one of ``devices``."""
+    one = rows(n, seed).assign(source="harness", model_name=[f"m{i}" for i in range(n)], mode="inference",
+                               precision="fp16")
+    return pd.concat([one.assign(hardware_name=d) for d in devices], ignore_index=True)
+
+
+def test_transfer_reads_a_configuration_error_off_known_devices():
+    # the model errs per configuration the same way on every device (a harness effect): an offset cannot fix it
+    rng = np.random.default_rng(5)
+    known = [f"gpu{i}" for i in range(6)]
+    shared = rng.normal(0.0, 0.5, 60)
+    frame = configurations(60, known)
+    references = ReferenceResiduals.build(frame, np.tile(shared, 6) + rng.normal(0.0, 0.05, 360))
+    held_out = np.tile(shared, 6) + np.repeat(rng.normal(0.0, 0.3, 6), 60) + rng.normal(0.0, 0.05, 360)
+    pair = pair_prior(frame, held_out, references)
+    assert pair.noise < 0.02 < PRIOR.noise  # reading another device leaves little but its offset
+    device = configurations(60, ["new"])
+    residuals = shared + 0.4 + rng.normal(0.0, 0.05, 60)
+    chosen, rest = np.arange(5), np.arange(5, 60)
+    transfer = DeviceTransfer(PRIOR, pair, references, "new").fit(device.iloc[chosen], residuals[chosen])
+    offset = DeviceAdaptation(PRIOR).fit(device.iloc[chosen], residuals[chosen])
+    transfer_error = np.abs(transfer.correction(device.iloc[rest]) - residuals[rest]).mean()
+    offset_error = np.abs(offset.correction(device.iloc[rest]) - residuals[rest]).mean()
+    assert transfer_error < 0.1 < 0.3 < offset_error
+    unrun = device.iloc[rest].assign(model_name="never-run")  # no known device ran it: the device's own correction
+    assert np.allclose(transfer.correction(unrun), offset.correction(unrun), atol=0.05)
+    assert DeviceTransfer(PRIOR, pair, references, "new").correction(device).tolist() == [0.0] * 60

@@ -6,7 +6,7 @@ its rows: in log space, an efficiency offset, and often a trend with the workloa
 gains more or less from larger batches, or from compute-bound models, than the model expects).
 ``DeviceAdaptation`` estimates that offset and trend from the device's first k measured rows as a
 Bayesian linear model on the workload features (``FEATURES``: log batch size, log arithmetic
-intensity, log bytes per value of the precision), centred so the intercept is the offset. The prior (``DevicePrior``) comes from how
+intensity, log bytes per value of the precision, log device count: scaling across devices), centred so the intercept is the offset. The prior (``DevicePrior``) comes from how
 much such coefficients vary over other devices, measured on residuals of devices each held out
 from the model (an empirical-Bayes estimate). So one noisy row moves predictions a little, five
 rows fix the offset, and the trend only counts once the rows spread far enough to show it; no
@@ -24,7 +24,7 @@ from predictive_performance.modeling import MetricEstimator
 from predictive_performance.modeling.targets import column_values, metric_rows, offset
 from predictive_performance.modeling.tuning import search_rows
 
-FEATURES: tuple[str, ...] = ("batch_size", "arithmetic_intensity", "precision_bytes")  # logged, centred, scaled
+FEATURES: tuple[str, ...] = ("batch_size", "arithmetic_intensity", "precision_bytes", "num_devices")  # logged, centred, scaled
 MIN_DEVICE_ROWS = 8  # rows a device needs to estimate its own coefficients for the prior
 FLOOR = 1e-4  # smallest prior variance (log units squared): never a coefficient fixed at exactly 0
 
@@ -88,9 +88,10 @@ class DevicePrior:
         return cls(variances, max(float(np.median(noises)), FLOOR), center, scale)
 
 
-def held_out_prior(estimator: MetricEstimator, frame: pd.DataFrame) -> DevicePrior:
-    """The prior from a fitted estimator's own leave-devices-out predictions of its primary partition:
-    residuals of devices the predicting model had not seen, at no extra fit. ``frame``: what it was fitted on."""
+def held_out_residuals(estimator: MetricEstimator, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """A fitted estimator's rows of its primary partition and their log residuals from its own
+    leave-devices-out predictions: devices the predicting model had not seen, at no extra fit.
+    ``frame``: what it was fitted on."""
     model = estimator.model_
     partition = model.primary_partition
     settings, oof = estimator.settings_[partition], estimator.member_oof_[partition]
@@ -98,7 +99,13 @@ def held_out_prior(estimator: MetricEstimator, frame: pd.DataFrame) -> DevicePri
     rows = search_rows(rows[model.partition_of(rows) == partition].reset_index(drop=True), estimator.config)
     target = np.log(column_values(rows, model.metric)) - offset(rows, model.metric, settings.formulation)
     predicted = np.mean([oof[a]["new_hardware"] for a in settings.members], axis=0)
-    return DevicePrior.from_residuals(rows, target - predicted, rows["hardware_name"].to_numpy())
+    return rows, target - predicted
+
+
+def held_out_prior(estimator: MetricEstimator, frame: pd.DataFrame) -> DevicePrior:
+    """The prior from ``held_out_residuals``."""
+    rows, residuals = held_out_residuals(estimator, frame)
+    return DevicePrior.from_residuals(rows, residuals, rows["hardware_name"].to_numpy())
 
 
 def between_variance(squares: np.ndarray, sampling: np.ndarray, iterations: int = 50) -> np.ndarray:

@@ -43,6 +43,7 @@ intervals are), overall and by ``hardware_platform``, ``model_type`` and ``sourc
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,7 +247,7 @@ def evaluate_metric(
 def _evaluate_partition(rows, metric, partition, settings, config, splits, strata) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(table, held-out predictions) of one partition's rows."""
     y = column_values(rows, metric)
-    parts, notes, remarks = [], {}, {}
+    plan, notes, remarks = [], {}, {}
     for split in splits:
         folds = split_folds(rows, split, n_folds=5, seed=config.seed, group_folds=config.evaluation_group_folds)
         if folds is None:
@@ -256,8 +257,13 @@ def _evaluate_partition(rows, metric, partition, settings, config, splits, strat
             continue
         if split in GROUP_SPLITS and len(folds) < (groups := rows[GROUP_SPLITS[split]].nunique()):
             remarks[split] = f"{groups} groups held out in {len(folds)} folds, several per fold (each exactly once)"
+        plan.append((split, folds))
+    results, parts = split_predictions(rows, y, metric, plan, settings, config, strata), []
+    for split, folds in plan:
         with step("training", f"{metric} [{partition}]: evaluation {split}", total=len(folds)) as advance:
-            parts += held_out_predictions(rows, y, metric, split, folds, settings, config, strata, advance)
+            for done in range(1, len(folds) + 1):
+                parts.append(next(results))
+                advance(done)
     predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     tables = [_tabulate(predictions, metric, partition, config.coverage, strata, notes, remarks, splits)]
     for derivation in derived_from(metric, partition) if len(predictions) else ():
@@ -285,15 +291,21 @@ def _held_out_model(
     return fit_metric_model(train_rows, settings, config, with_confidence=False, regimes=regimes)
 
 
-def held_out_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
-    """Each fold of one split, ``config.fold_workers`` folds at a time (``_fold_predictions``); ``advance`` is
-    told how many have finished."""
+def split_predictions(rows, y, metric, plan, settings, config, strata) -> Iterator[pd.DataFrame]:
+    """Every fold of every split in ``plan`` (``(split, folds)`` pairs), in order, ``config.fold_workers`` at a
+    time in one pool (``_fold_predictions``): a split's last fold runs beside the next split's first, not alone."""
     calls = [
         (rows, y[test], metric, split, number, train, test, settings, strata)
+        for split, folds in plan
         for number, (train, test) in enumerate(folds)
     ]
+    return iter(side_by_side(_fold_predictions, calls, config))
+
+
+def held_out_predictions(rows, y, metric, split, folds, settings, config, strata, advance) -> list[pd.DataFrame]:
+    """Each fold of one split (``split_predictions``); ``advance`` is told how many have finished."""
     parts = []
-    for part in side_by_side(_fold_predictions, calls, config):
+    for part in split_predictions(rows, y, metric, [(split, folds)], settings, config, strata):
         parts.append(part)
         advance(len(parts))
     return parts

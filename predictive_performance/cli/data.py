@@ -62,7 +62,7 @@ def run(
     ] = None,
     time_budget: Annotated[
         float | None,
-        typer.Option(help="Seconds of formulation screen and hyperparameter search per metric (default $PERFPREDICT_TIME_BUDGET_S, else TrainingConfig's)."),
+        typer.Option(help="Seconds of formulation screen and hyperparameter search per partition of a metric (default $PERFPREDICT_TIME_BUDGET_S, else TrainingConfig's)."),
     ] = None,
     trials: Annotated[
         int | None,

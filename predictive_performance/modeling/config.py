@@ -19,11 +19,12 @@ class TrainingConfig:
     devices is at least as hard as one that holds out one). ``thorough()`` is the full search.
     """
 
-    time_budget_s: float = 20.0  # per metric, shared by its partitions: formulation screen + Optuna search
+    time_budget_s: float = 10.0  # per partition: formulation screen + Optuna search
     n_trials: int = 30  # per learner, at most
     n_folds: int = 3  # per grouped scheme, for tuning and the random / grid calibration folds
     calibration_group_folds: int = 5  # leave-devices-out / leave-models-out calibration folds, at most
     evaluation_group_folds: int = 8  # leave-one-hardware-out / leave-one-model-out evaluation folds, at most
+    evaluation_random_folds: int = 3  # the random split's folds (the optimistic reference beside the grouped ones)
     algorithms: tuple[str, ...] = ALGORITHMS  # names in ``learners.LEARNERS``
     screen_algorithms: tuple[str, ...] = ("lightgbm",)  # learners that screen the formulations (the fastest)
     formulations: tuple[str, ...] = FORMULATIONS
@@ -46,7 +47,8 @@ class TrainingConfig:
         Optuna budget per metric, 5 tuning folds per scheme, margins from 12 group folds, held-out splits of
         up to 30 group folds."""
         settings = dict(
-            time_budget_s=120.0, n_folds=5, calibration_group_folds=12, evaluation_group_folds=30, screen_algorithms=ALGORITHMS,
+            time_budget_s=120.0, n_folds=5, calibration_group_folds=12, evaluation_group_folds=30, evaluation_random_folds=5,
+            screen_algorithms=ALGORITHMS,
             screen_rows=cls.max_search_rows, calibration_rows=cls.max_search_rows,
         )
         settings.update(overrides)

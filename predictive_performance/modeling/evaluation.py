@@ -2,7 +2,7 @@
 
 Splits (``docs/architecture.md``, "Honest accuracy"):
 
-- ``random_kfold``: 5 random folds. Optimistic: the same model and device, usually the same
+- ``random_kfold``: ``TrainingConfig.evaluation_random_folds`` random folds (3; 5 thorough). Optimistic: the same model and device, usually the same
   configuration at another repeat, are in training.
 - ``leave_one_hardware_out``: each device is held out entirely, exactly once. The question the
   product answers. With more devices than ``TrainingConfig.evaluation_group_folds`` a fold holds out
@@ -249,7 +249,9 @@ def _evaluate_partition(rows, metric, partition, settings, config, splits, strat
     y = column_values(rows, metric)
     plan, notes, remarks = [], {}, {}
     for split in splits:
-        folds = split_folds(rows, split, n_folds=5, seed=config.seed, group_folds=config.evaluation_group_folds)
+        folds = split_folds(
+            rows, split, n_folds=config.evaluation_random_folds, seed=config.seed, group_folds=config.evaluation_group_folds
+        )
         if folds is None:
             notes[split] = "skipped: " + (
                 "no two distinct measured_at values" if split == "time_based" else "fewer than two groups"

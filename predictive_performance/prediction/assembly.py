@@ -83,7 +83,7 @@ def predict_resolved(
         out[f"{kind}_measured"] = measured.fillna(False).astype(bool)
     out["fallback"] = frame["fallback"].reset_index(drop=True).to_numpy()
     unseen = [unseen_notes(version.model, features) for version in versions.values()]  # the models applied the cut
-    out["notes"] = _notes(frame, out, features, versions, [*contradicted, *unseen])
+    out["notes"] = _notes(frame, out, features, versions, [*contradicted.values(), *unseen])
     return out, features
 
 

@@ -53,8 +53,8 @@ def estimated_memory_mb(features: pd.DataFrame) -> np.ndarray:
     return bytes_per_item * features["batch_size"].to_numpy(dtype=float) / MIB
 
 
-def contradictions(frame: pd.DataFrame, features: pd.DataFrame, catalogs: CatalogResolver) -> list[np.ndarray]:
-    """One array of notes per check (empty text where a row is consistent), rows as in ``frame``."""
+def contradictions(frame: pd.DataFrame, features: pd.DataFrame, catalogs: CatalogResolver) -> dict[str, np.ndarray]:
+    """Per check of ``FACTORS``, its notes (empty text where a row is consistent), rows as in ``frame``."""
     frame = frame.reset_index(drop=True)
     device_platform = frame["hardware_name"].map(catalogs.hardware.set_index("hardware_name")["hardware_platform"])
     given = frame["hardware_platform"]
@@ -65,18 +65,18 @@ def contradictions(frame: pd.DataFrame, features: pd.DataFrame, catalogs: Catalo
     capacity = (features["memory_gb"] * 1024.0 * features["num_devices"]).to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         memory = needed > capacity
-    return [
-        _said(platform.to_numpy(), FACTORS["platform"], lambda i: (
+    return {
+        "platform": _said(platform.to_numpy(), FACTORS["platform"], lambda i: (
             f"platform {given[i]!r} contradicts {frame.at[i, 'hardware_name']}, a {device_platform[i]} device"
         )),
-        _said((sequence > limit).to_numpy(), FACTORS["sequence"], lambda i: (
+        "sequence": _said((sequence > limit).to_numpy(), FACTORS["sequence"], lambda i: (
             f"sequence length {int(sequence[i])} exceeds the {int(limit[i])} positions {frame.at[i, 'model_name']} takes"
         )),
-        _said(memory, FACTORS["memory"], lambda i: (
+        "memory": _said(memory, FACTORS["memory"], lambda i: (
             f"batch size {frame.at[i, 'batch_size']} needs about {needed[i] / 1024:,.0f} GB (weights and activations), "
             f"more than the {capacity[i] / 1024:,.0f} GB of {frame.at[i, 'hardware_name']}, so it cannot run"
         )),
-    ]
+    }
 
 
 def _said(flagged: np.ndarray, factor: float, note) -> np.ndarray:
@@ -87,10 +87,10 @@ def _said(flagged: np.ndarray, factor: float, note) -> np.ndarray:
     return out
 
 
-def lowered(confidence: np.ndarray, notes: list[np.ndarray]) -> np.ndarray:
+def lowered(confidence: np.ndarray, notes: dict[str, np.ndarray]) -> np.ndarray:
     """Confidence multiplied by each check's factor (``FACTORS``) where the row contradicts it (the documented rule);
     ``notes`` as ``contradictions`` returns them."""
     factor = np.ones(len(confidence))
-    for said, check in zip(notes, FACTORS.values(), strict=True):
-        factor = np.where(said != "", factor * check, factor)
+    for check, said in notes.items():
+        factor = np.where(said != "", factor * FACTORS[check], factor)
     return confidence * factor

@@ -33,6 +33,7 @@ from predictive_performance.modeling.features import FeatureSpec  # noqa: E402
 from predictive_performance.modeling.folds import group_fold_ids  # noqa: E402
 from predictive_performance.modeling.learners import learner  # noqa: E402
 from predictive_performance.modeling.targets import FORMULATIONS, column_values, metric_rows, offset  # noqa: E402
+from predictive_performance.vocabulary import metric  # noqa: E402
 from predictive_performance.warehouse import Warehouse  # noqa: E402
 
 METRIC = "throughput"
@@ -51,14 +52,16 @@ def static_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def learned(rows: pd.DataFrame, ids: np.ndarray, formulation: str, rounds: int, seed: int) -> np.ndarray:
-    """Out-of-fold ``log throughput`` of LightGBM's defaults fitted to the formulation's target."""
+    """Out-of-fold ``log throughput`` of LightGBM's defaults fitted to the formulation's target, under its
+    monotone constraints (``FeatureSpec.monotone``), as the project's learners fit it."""
     shift = offset(rows, METRIC, formulation)
     target = np.log(column_values(rows, METRIC)) - shift
     out = np.full(len(rows), np.nan)
     for fold in np.unique(ids):
         train, test = ids != fold, ids == fold
         spec = FeatureSpec.fit(rows[train])
-        model = learner("lightgbm")(None, rounds, seed, 2).fit(spec.matrix(rows[train]), target[train])
+        monotone = spec.monotone(metric(METRIC).reference, formulation)
+        model = learner("lightgbm")(None, rounds, seed, 2, monotone=monotone).fit(spec.matrix(rows[train]), target[train])
         out[test] = model.predict(spec.matrix(rows[test])) + shift[test]
     return out
 

@@ -425,6 +425,27 @@ def test_early_stopping_keeps_the_best_rounds_and_predicts_with_them(name):
 
 
 @pytest.mark.parametrize("name", list(LEARNERS))
+def test_a_monotone_learner_never_rises_along_a_column_it_must_fall_along(name):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.0, 1.0, size=(400, 2))
+    y = np.sin(6.0 * X[:, 0]) + X[:, 1] + rng.normal(0.0, 0.05, 400)  # rises and falls along column 0
+    grid = np.column_stack([np.linspace(0.0, 1.0, 50), np.full(50, 0.5)])
+    free = learner(name)(rounds=100, seed=0, n_jobs=1).fit(X, y).predict(grid)
+    falling = learner(name)(rounds=100, seed=0, n_jobs=1, monotone=[-1, 0]).fit(X, y).predict(grid)
+    assert np.diff(free).max() > 0.05  # the data rise somewhere along column 0
+    assert np.diff(falling).max() <= 1e-9
+
+
+def test_only_step_time_efficiencies_fall_with_the_device_count():
+    spec = FeatureSpec.fit(pd.DataFrame({"precision": ["fp16"], "mode": ["inference"]}))
+    devices = [spec.names.index("num_devices"), spec.names.index("log_num_devices")]
+    throughput, latency = spec.monotone("roofline_throughput", "physics"), spec.monotone("roofline_batch_time", "efficiency")
+    assert [throughput[i] for i in devices] == [-1, -1] and [latency[i] for i in devices] == [1, 1]
+    assert sum(map(abs, throughput)) == 2
+    assert not any(spec.monotone("roofline_throughput", "direct")) and not any(spec.monotone("weights_memory", "physics"))
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
 def test_each_learners_defaults_lie_in_its_search_space(name):
     cls = learner(name)
     trial = optuna.trial.create_trial(params=dict(cls.default_params), distributions=search_distributions(name), value=1.0)

@@ -7,6 +7,7 @@ held-out fold never picks the number of trees. Errors are RMSEs of the log targe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,8 +65,10 @@ def cross_validate(
     params: dict,
     config: TrainingConfig,
     trial: optuna.Trial | None = None,
+    monotone: Sequence[int] | None = None,
 ) -> CVResult:
-    """Grouped CV with honest early stopping; reports to ``trial`` after every fold for pruning."""
+    """Grouped CV with honest early stopping; reports to ``trial`` after every fold for pruning.
+    ``monotone``: the learners' sign per column (``FeatureSpec.monotone``)."""
     oof = {scheme: np.full(len(target), np.nan) for scheme in folds}
     rounds: list[int] = []
     step = 0
@@ -73,7 +76,7 @@ def cross_validate(
         for number, (train, test) in enumerate(pairs):
             fit, val = early_stopping_split(frame.iloc[train], scheme, config.seed + number)
             member = learner(algorithm)(
-                params, config.max_rounds, config.seed, config.n_jobs, config.early_stopping_rounds
+                params, config.max_rounds, config.seed, config.n_jobs, config.early_stopping_rounds, monotone
             ).fit(X[train[fit]], target[train[fit]], X[train[val]], target[train[val]])
             rounds.append(member.rounds_)
             oof[scheme][test] = member.predict(X[test], config.n_jobs)

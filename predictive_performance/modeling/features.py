@@ -110,6 +110,16 @@ _DERIVED: tuple[str, ...] = (
     "batch_chosen_by_system",
 )
 
+# Features along which physics fixes the sign of a step time's efficiency (measured / reference):
+# each added device adds collectives, load imbalance and work it cannot split (a diffusion
+# pipeline's VAE decode and text encoders), more than the references count, so efficiency never
+# rises with the device count. Trees free to fit it learn data-parallel training's scaling and carry
+# it to a sequence-parallel denoiser on an unseen device (ML.ENERGY v3's H100 rows: 1.3x too fast).
+EFFICIENCY_FALLS_WITH: frozenset[str] = frozenset({"num_devices", "log_num_devices"})
+# the references of step times (``targets.REFERENCES``): throughput rises with efficiency, batch time falls
+TIME_REFERENCES: dict[str, int] = {"roofline_throughput": -1, "roofline_batch_time": 1}
+EFFICIENCY_FORMULATIONS: frozenset[str] = frozenset({"physics", "physics_totals", "efficiency"})
+
 # The columns a frame needs before ``build_matrix`` can run on it.
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(sorted({source for _, source, _ in _NUMERIC} | set(CATEGORICAL_COLUMNS)))
 
@@ -159,6 +169,14 @@ class FeatureSpec:
     def names(self) -> list[str]:
         one_hot = [f"{column}={value}" for column, values in self.categories.items() for value in values]
         return self.numeric_names + one_hot
+
+    def monotone(self, reference: str, formulation: str) -> list[int]:
+        """Per ``names`` entry, the sign a learner must keep along it (-1, 0 or 1), for a target of a
+        metric with this physics reference (``Metric.reference``) under a formulation: the device count
+        (``EFFICIENCY_FALLS_WITH``) for step-time efficiencies, nothing elsewhere (memory and power,
+        a direct log target)."""
+        sign = TIME_REFERENCES.get(reference, 0) if formulation in EFFICIENCY_FORMULATIONS else 0
+        return [sign if name in EFFICIENCY_FALLS_WITH else 0 for name in self.names]
 
     def to_dict(self) -> dict:
         return {"categories": self.categories, "names": self.names}

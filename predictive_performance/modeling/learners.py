@@ -7,6 +7,9 @@ one class here and one entry in ``LEARNERS``. A library is imported only when a 
 saved one is opened, so reading a model version's manifest or predicting with two of the three
 never loads the third.
 
+``monotone`` (one -1 / 0 / 1 per column, ``FeatureSpec.monotone``) keeps the fitted function
+falling, free or rising along each column, in each library's own way.
+
 Learners follow the scikit-learn manner: ``__init__`` stores its arguments and nothing else,
 ``fit`` learns ``booster_`` and ``rounds_`` (trees used) and returns ``self``, ``predict`` is pure.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import importlib
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
@@ -71,12 +75,14 @@ class Learner(ABC):
         seed: int = 0,
         n_jobs: int = 2,
         early_stopping_rounds: int = 50,
+        monotone: Sequence[int] | None = None,
     ) -> None:
         self.params = params
         self.rounds = rounds
         self.seed = seed
         self.n_jobs = n_jobs
         self.early_stopping_rounds = early_stopping_rounds
+        self.monotone = monotone
 
     @classmethod
     def library_version(cls) -> str:
@@ -94,6 +100,8 @@ class Learner(ABC):
         """Fit up to ``rounds`` trees; with a non-empty validation set, stop early on it."""
         boosting_library(self.library)
         params = dict(self.default_params if self.params is None else self.params)
+        if self.monotone is not None and any(self.monotone):
+            params["monotone_constraints"] = [int(sign) for sign in self.monotone]
         validation = (X_val, y_val) if X_val is not None and len(X_val) > 0 else None
         self.booster_, self.rounds_ = self._fit(params, X, y, validation, fit_threads(len(y), self.n_jobs))
         return self
@@ -165,6 +173,8 @@ class XGBoostLearner(Learner):
             "min_child_weight": params["min_child_weight"], "subsample": params["subsample"],
             "colsample_bytree": params["colsample_bytree"], "lambda": params["reg_lambda"], "alpha": params["reg_alpha"],
         }
+        if "monotone_constraints" in params:
+            booster_params["monotone_constraints"] = "(" + ",".join(map(str, params["monotone_constraints"])) + ")"
         train = xgb.DMatrix(X, y)
         if validation is None:
             return xgb.train(booster_params, train, self.rounds, verbose_eval=False), self.rounds

@@ -300,8 +300,10 @@ def fit_metric_model(
     X = spec.matrix(rows)
     target = np.log(column_values(rows, metric)) - offset(rows, metric, settings.formulation)
     names = list(settings.params) if with_confidence else list(settings.members)
+    monotone = spec.monotone(vocabulary.metric(metric).reference, settings.formulation)
     learners = {
-        a: learner(a)(settings.params[a], settings.rounds[a], config.seed, config.n_jobs).fit(X, target) for a in names
+        a: learner(a)(settings.params[a], settings.rounds[a], config.seed, config.n_jobs, monotone=monotone).fit(X, target)
+        for a in names
     }
     quantiles = fit_quantile_models(X, target, config.coverage, config.seed, config.n_jobs)
     # the same rows tune_metric searched on, so its out-of-fold predictions line up
@@ -320,7 +322,8 @@ def fit_metric_model(
         if member_oof is None:
             folds = tuning_folds(search, config)
             member_oof = {
-                a: cross_validate(search, X_search, target_search, folds, a, settings.params[a], config).oof
+                a: cross_validate(search, X_search, target_search, folds, a, settings.params[a], config,
+                                  monotone=monotone).oof
                 for a in names
             }
         confidence = _fit_confidence(target_search, settings, bands, band_oof, member_oof)

@@ -81,6 +81,7 @@ class TuningData:
 
     metric: str
     rows: pd.DataFrame
+    spec: FeatureSpec
     X: np.ndarray
     log_y: np.ndarray
     folds: Folds
@@ -90,8 +91,8 @@ class TuningData:
         rows = search_rows(metric_rows(frame, metric, config.formulations), config)
         if len(rows) < config.min_rows:
             raise ValueError(f"{metric}: {len(rows)} usable rows, need at least {config.min_rows}")
-        X = FeatureSpec.fit(rows).matrix(rows)
-        return cls(metric, rows, X, np.log(column_values(rows, metric)), tuning_folds(rows, config))
+        spec = FeatureSpec.fit(rows)
+        return cls(metric, rows, spec, spec.matrix(rows), np.log(column_values(rows, metric)), tuning_folds(rows, config))
 
     def subset(self, max_rows: int, config: TrainingConfig) -> TuningData:
         """These data on at most ``max_rows`` of their rows (``folds.search_sample``), with folds of their own;
@@ -100,15 +101,18 @@ class TuningData:
             return self
         keep = search_sample(self.rows, max_rows, config.seed)
         rows = self.rows.iloc[keep].reset_index(drop=True)
-        return TuningData(self.metric, rows, self.X[keep], self.log_y[keep], tuning_folds(rows, config))
+        return TuningData(self.metric, rows, self.spec, self.X[keep], self.log_y[keep], tuning_folds(rows, config))
 
     def target(self, formulation: str) -> np.ndarray:
         """What the learners fit under a formulation (``targets.offset``)."""
         return self.log_y - offset(self.rows, self.metric, formulation)
 
-    def cross_validate(self, target: np.ndarray, algorithm: str, params: dict, config: TrainingConfig,
+    def cross_validate(self, formulation: str, algorithm: str, params: dict, config: TrainingConfig,
                        trial: optuna.Trial | None = None) -> CVResult:
-        return cross_validate(self.rows, self.X, target, self.folds, algorithm, params, config, trial)
+        """Grouped CV of one learner on a formulation's target, under the formulation's monotone constraints."""
+        monotone = self.spec.monotone(vocabulary.metric(self.metric).reference, formulation)
+        return cross_validate(self.rows, self.X, self.target(formulation), self.folds, algorithm, params, config,
+                              trial, monotone)
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
 
 def _default_cv(data: TuningData, formulation: str, algorithm: str, config: TrainingConfig) -> CVResult:
     """Grouped CV of one learner's defaults on one formulation's target (one task of the screen)."""
-    return data.cross_validate(data.target(formulation), algorithm, learner(algorithm).default_params, config)
+    return data.cross_validate(formulation, algorithm, learner(algorithm).default_params, config)
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,7 @@ class LearnerSearch:
 
 
 def search_learner(
-    data: TuningData, target: np.ndarray, algorithm: str, default: CVResult, config: TrainingConfig, budget_s: float
+    data: TuningData, formulation: str, algorithm: str, default: CVResult, config: TrainingConfig, budget_s: float
 ) -> LearnerSearch:
     """Step 2: Optuna's TPE search of one learner, its screened defaults entered as the first trial.
 
@@ -195,7 +199,7 @@ def search_learner(
     results: dict[int, CVResult] = {0: default}
 
     def objective(trial: optuna.Trial) -> float:
-        result = data.cross_validate(target, algorithm, learner(algorithm).search_space(trial), config, trial)
+        result = data.cross_validate(formulation, algorithm, learner(algorithm).search_space(trial), config, trial)
         results[trial.number] = result
         return relative_rmse(result.scheme_rmse, default.scheme_rmse)
 
@@ -265,7 +269,9 @@ def tune_metric(
         remaining = config.time_budget_s - (time.monotonic() - started)
         budget = max(0.0, remaining / (len(config.algorithms) - position))
         with step("training", f"{column}: search {algorithm}") as advance:
-            searches[algorithm] = search_learner(data, target, algorithm, screening.defaults[algorithm], config, budget)
+            searches[algorithm] = search_learner(
+                data, screening.formulation, algorithm, screening.defaults[algorithm], config, budget
+            )
             advance(detail=f"{searches[algorithm].record['trials']} trials")
     member_oof = {a: search.result.oof for a, search in searches.items()}
 

@@ -115,10 +115,24 @@ def test_a_sequence_parallel_batch_is_split_and_each_layer_waits_on_its_collecti
     (small_split, wide_split), split_items = layers.step_seconds(frame(CONV_NET, WIDE_CONV_NET, batch_size=4, **split_8))
     assert split_items[0] == items[0] == 4  # every device sees the whole batch: 4 items per step, not 32
     hops = 1 * layers.COLLECTIVES_PER_LAYER["sequence"] * CONV_NET["num_layers"] * 7 * layers.HOP_LATENCY_S
+    # no hidden size: the width a block of its weights implies, sqrt(1e6 / 25 / 12), one token per item,
+    # each device's 1/8 of it all-to-all'ed four times per layer, 7/8 of that leaving over PCIe 3
+    moved = 4 * CONV_NET["num_layers"] * (7 / 64) * 4 * np.sqrt(1e6 / 25 / 12) * 2
     communication = layers.communication_seconds(frame(CONV_NET, batch_size=4, num_devices=8, parallelism="sequence"))
-    assert communication[0] == pytest.approx(hops)  # no hidden size: no bytes to exchange, only the hops' latency
+    assert communication[0] == pytest.approx(hops + moved / (layers.DEFAULT_PCIE_GBS * 1e9))
     assert wide / 8 < wide_split < wide  # much work per device: faster, though below 8x
     assert small_split > small  # little work per device: the hops cost more than the split saves
+
+
+def test_a_model_without_a_hidden_size_has_the_width_its_weights_per_layer_imply():
+    # FLUX.1's denoiser: 12 B weights in 57 blocks of about 12 h^2 each; a stated hidden size wins
+    flux = {"parameters_million": 12000.0, "num_layers": 57}
+    implied, stated = layers.hidden_width(frame(flux, {**flux, "hidden_size": 3072}))
+    assert implied == pytest.approx(np.sqrt(12e9 / 57 / 12)) and 3000 < implied < 4500
+    assert stated == 3072
+    split = {"num_devices": 8, "parallelism": "sequence", "sequence_length": 4096}
+    wide, stated_wide = layers.communication_seconds(frame(flux, {**flux, "hidden_size": 3072}, **split))
+    assert wide / stated_wide == pytest.approx(implied / 3072, rel=0.05)  # the exchanged bytes follow the width
 
 
 def test_each_denoising_step_pays_the_launch_overhead_of_every_layer():

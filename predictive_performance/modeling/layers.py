@@ -82,6 +82,10 @@ COLLECTIVES_PER_LAYER: dict[str, float] = {"tensor": 2.0, "sequence": 4.0}
 # A collective over n devices takes n - 1 hops, each with a fixed latency whatever its size (NCCL's
 # small-message latency is a few microseconds per hop), so small per-device shards stop scaling.
 HOP_LATENCY_S = 5e-6
+# A transformer block holds about 12 h^2 weights (4 h^2 in attention, 8 h^2 in a 4h-wide MLP), so a
+# model whose catalog lacks the hidden size has one of about sqrt(weights per layer / 12): FLUX.1
+# 4200 (3072 in its config), PixArt-Sigma 1340 (1152), Wan 2.1 14B 5400 (5120).
+BLOCK_WEIGHTS_PER_WIDTH_SQUARED = 12.0
 
 Work = dict[str, tuple[np.ndarray, np.ndarray]]  # kind -> (FLOPs, bytes) of one step on one device
 
@@ -215,6 +219,15 @@ def interconnect_gbs(frame: pd.DataFrame) -> np.ndarray:
     return np.where(linked & np.isfinite(link), link, pcie)
 
 
+def hidden_width(frame: pd.DataFrame) -> np.ndarray:
+    """The hidden size: the catalog's, else what the weights per layer imply for a transformer block
+    (``BLOCK_WEIGHTS_PER_WIDTH_SQUARED``), so that a diffusion denoiser the catalog describes only by
+    its parameters and depth still exchanges activations across devices; NaN where neither is known."""
+    layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
+    implied = np.sqrt(numeric_column(frame, "parameters_million") * 1e6 / (BLOCK_WEIGHTS_PER_WIDTH_SQUARED * layers))
+    return coalesce(numeric_column(frame, "hidden_size"), implied)
+
+
 def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     """Seconds one step spends communicating across ``num_devices`` (0 on one device).
 
@@ -224,7 +237,7 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     layer and pass, (n-1)/n of it leaving the device; pipeline parallelism sends the activations
     across each stage boundary. Data-parallel inference exchanges nothing. Split parallelisms'
     batch is the whole batch (``SPLIT_PARALLELISMS``), and each of their collectives adds n - 1
-    hops of ``HOP_LATENCY_S``.
+    hops of ``HOP_LATENCY_S``. Activations are batch x tokens x ``hidden_width``.
     """
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
     parallelism = pd.Series(text_column(frame, "parallelism")).fillna("data").to_numpy()
@@ -235,8 +248,8 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     split = _split(frame)
     batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0) * np.where(split, 1.0, devices)
     seq = np.nan_to_num(coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length")), nan=1.0)
-    activations = batch * seq * np.nan_to_num(numeric_column(frame, "hidden_size"), nan=0.0) * pb
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
+    activations = batch * seq * np.nan_to_num(hidden_width(frame), nan=0.0) * pb
     passes = np.where(training, 2.0, 1.0) * forward_passes(frame)
     all_to_all = COLLECTIVES_PER_LAYER["sequence"] * layers * (devices - 1.0) / np.fmax(devices, 1.0) ** 2 * activations
     moved = np.select(

@@ -1,15 +1,28 @@
 """Onboarding a new device: the few-shot adaptation estimator, the first tests chosen for a device
-with no rows (on the small trained warehouse of ``test_active_learning``), and the two together on
-simulated data with a device-specific efficiency."""
+with no rows (on the small trained warehouse of ``test_active_learning``), the two together on
+simulated data with a device-specific efficiency, and the correction a trained model carries into
+every prediction of a device with a few rows (saved with its version)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from predictive_performance.active_learning import ActiveLearningSystem, choose_device_tests, minmax, runnable
-from predictive_performance.modeling import MetricEstimator, prepare_configurations
+from predictive_performance.modeling import (
+    MetricEstimator,
+    MetricModel,
+    load_version,
+    prepare_configurations,
+    save_version,
+)
+from predictive_performance.modeling.registry import MANIFEST, RESIDUALS_FILE
 from predictive_performance.prediction.adaptation import DeviceAdaptation, DevicePrior, held_out_prior
+from predictive_performance.prediction.explanation import ShapExplainer
 from predictive_performance.prediction.transfer import DeviceTransfer, ReferenceResiduals, pair_prior
 from predictive_performance.warehouse import Warehouse
 from tests.factories import CONFIG, seed_catalogs, simulate
@@ -113,3 +126,64 @@ def test_transfer_reads_a_configuration_error_off_known_devices():
     unrun = device.iloc[rest].assign(model_name="never-run")  # no known device ran it: the device's own correction
     assert np.allclose(transfer.correction(unrun), offset.correction(unrun), atol=0.05)
     assert DeviceTransfer(PRIOR, pair, references, "new").correction(device).tolist() == [0.0] * 60
+
+
+DEVICE, WELL_MEASURED = "NVIDIA H100 80GB SXM5", "NVIDIA A100 80GB SXM4"
+
+
+def uncorrected(model: MetricModel) -> MetricModel:
+    parts = {label: dataclasses.replace(part, corrections=None) for label, part in model.partitions.items()}
+    return dataclasses.replace(model, partitions=parts)
+
+
+@pytest.fixture(scope="module")
+def few_shot():
+    """A model trained with 5 rows of a device 1.6x as efficient as its spec sheet says, and its other rows."""
+    models, hardware = seed_catalogs()
+    frame = simulate(models, hardware)
+    rows = frame[frame["hardware_name"] == DEVICE].reset_index(drop=True)
+    rows = rows.assign(throughput=1.6 * rows["throughput"])
+    five = np.random.default_rng(3).choice(len(rows), 5, replace=False)
+    train = pd.concat([frame[frame["hardware_name"] != DEVICE], rows.iloc[five]], ignore_index=True)
+    model = MetricEstimator(CONFIG).fit(train, "throughput").model_
+    return model, rows.drop(index=five).reset_index(drop=True), frame[frame["hardware_name"] == WELL_MEASURED]
+
+
+def test_five_measured_rows_correct_the_trained_models_other_predictions_of_the_device(few_shot):
+    model, rest, _ = few_shot
+    measured = rest["throughput"].to_numpy()
+    error = {
+        name: np.mean(np.abs(m.predict(rest)["throughput_pred"].to_numpy() / measured - 1.0))
+        for name, m in (("corrected", model), ("plain", uncorrected(model)))
+    }
+    assert error["corrected"] < 0.6 * error["plain"]  # the trees alone barely move for 5 of ~500 rows
+    assert model.primary.corrections.measured_rows(rest).tolist() == [5] * len(rest)
+
+
+def test_a_well_measured_devices_predictions_are_unchanged(few_shot):
+    model, _, known = few_shot
+    assert model.primary.corrections.measured_rows(known).tolist() == [0] * len(known)
+    pd.testing.assert_frame_equal(model.predict(known), uncorrected(model).predict(known))
+
+
+def test_a_saved_version_predicts_the_corrected_figures_and_an_older_one_predicts_without(few_shot, tmp_path):
+    model, rest, _ = few_shot
+    saved = save_version(model, CONFIG, artifacts=tmp_path)
+    pd.testing.assert_frame_equal(load_version(saved.version, tmp_path).model.predict(rest), model.predict(rest))
+    manifest = json.loads((saved.path / MANIFEST).read_text())  # as a version saved before corrections
+    for entry in manifest["partitions"]:
+        entry.pop("device_corrections")
+        (saved.path / entry["directory"] / RESIDUALS_FILE).unlink()
+        manifest["files"].pop(f"{entry['directory']}/{RESIDUALS_FILE}")
+    (saved.path / MANIFEST).write_text(json.dumps(manifest))
+    older = load_version(saved.version, tmp_path).model
+    assert older.primary.corrections is None
+    pd.testing.assert_frame_equal(older.predict(rest), uncorrected(model).predict(rest))
+
+
+def test_the_explanation_of_a_corrected_figure_still_adds_up_to_it(few_shot, tmp_path):
+    model, rest, _ = few_shot
+    saved = save_version(model, CONFIG, artifacts=tmp_path)
+    explained = ShapExplainer().explain(rest.iloc[[0]], {"throughput": saved}, ["throughput"])["throughput"]
+    assert explained["device_correction"] > 0.1  # the device is 1.6x as efficient as the trees say
+    assert np.exp(explained["log_prediction"]) == pytest.approx(model.predict(rest.iloc[[0]])["throughput_pred"].iat[0])

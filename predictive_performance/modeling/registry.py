@@ -2,10 +2,12 @@
 
 A version is a directory ``<artifacts>/models/<version>/`` holding, per partition of the metric
 (``partitions``), a folder ``partition-<n>/`` with each learner in its library's own format
-(XGBoost UBJSON, LightGBM text, CatBoost binary), the two quantile boosters and the neighbour
-reference matrix (``.npy``); and ``manifest.json``: the version id, metric, the partition columns
+(XGBoost UBJSON, LightGBM text, CatBoost binary), the two quantile boosters, the neighbour
+reference matrix (``.npy``) and the training rows' residuals the device corrections read
+(``device_residuals.parquet``); and ``manifest.json``: the version id, metric, the partition columns
 and, per partition, its values, chosen learner and target formulation, every candidate's grouped-CV
-scores, hyperparameters, features, data snapshot, conformal margins and confidence calibrator; then
+scores, hyperparameters, features, data snapshot, conformal margins, confidence calibrator and the
+device corrections' priors (a version without them predicts uncorrected); then
 the whole version's data snapshot (load ids and rows used from each), the evaluation summary and a
 SHA-256 of every file. No pickles: a version can be read by any later version of this code, or by
 hand (a version saved before partitions, ``manifest_schema`` 1, is one partition ``all``).
@@ -51,6 +53,7 @@ from predictive_performance.modeling.training import (
     trainable_metrics,
 )
 from predictive_performance.modeling.tuning import MetricSettings
+from predictive_performance.prediction.corrections import DeviceCorrections
 from predictive_performance.progress import step
 from predictive_performance.publish import transaction
 from predictive_performance.settings import artifacts_dir
@@ -60,6 +63,7 @@ MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = 2
 QUANTILE_FILES = {"lower": "quantile_lower.txt", "upper": "quantile_upper.txt"}
 NEIGHBOURS_FILE = "neighbours.npy"
+RESIDUALS_FILE = "device_residuals.parquet"
 
 
 class ModelArtifactError(ValueError):
@@ -176,12 +180,14 @@ def save_version(
 
 
 def _save_partition(part: PartitionModel, folder: Path) -> None:
-    """One partition's model files: learners, quantile boosters, neighbour references."""
+    """One partition's model files: learners, quantile boosters, neighbour references, the corrections' residuals."""
     for fitted in part.learners.values():
         fitted.save(folder / fitted.file_name)
     for name, booster in part.quantiles.items():
         booster.save_model(str(folder / QUANTILE_FILES[name]))
     np.save(folder / NEIGHBOURS_FILE, part.neighbours.reference)
+    if part.corrections is not None:
+        part.corrections.residuals.to_parquet(folder / RESIDUALS_FILE, index=False)
 
 
 def _partition_manifest(part: PartitionModel) -> dict:
@@ -206,6 +212,7 @@ def _partition_manifest(part: PartitionModel) -> dict:
         "conformal": part.bands.to_dict(),
         "confidence": part.confidence.to_dict() if part.confidence else None,
         "neighbours": part.neighbours.to_dict(),
+        "device_corrections": part.corrections.to_dict() if part.corrections else None,
     }
 
 
@@ -299,6 +306,9 @@ def _load_partition(metric: str, entry: dict, folder: Path, n_jobs: int) -> Part
     lgb = boosting_library("lightgbm")  # the libraries load when a version's files are opened, not on import
 
     quantiles = {name: lgb.Booster(model_file=str(folder / f)) for name, f in QUANTILE_FILES.items()}
+    corrections = None
+    if entry.get("device_corrections"):
+        corrections = DeviceCorrections.from_dict(entry["device_corrections"], pd.read_parquet(folder / RESIDUALS_FILE))
     return PartitionModel(
         metric=metric,
         settings=settings,
@@ -313,6 +323,7 @@ def _load_partition(metric: str, entry: dict, folder: Path, n_jobs: int) -> Part
         n_rows=entry["data_snapshot"]["rows"],
         load_ids=entry["data_snapshot"]["load_ids"],
         n_jobs=n_jobs,
+        corrections=corrections,
     )
 
 

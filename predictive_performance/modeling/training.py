@@ -32,7 +32,8 @@ these steps (1-3 in ``tuning``: ``screen_formulations``, ``search_learner``, ``c
    ``ENSEMBLE_TOLERANCE`` (a one-standard-error style rule: the average is the robust choice).
 4. **Final fit.** The winner is refitted on all rows, with every learner kept for the spread
    signal, quantile models and per-regime conformal margins (``calibration``), a neighbour
-   index and a confidence calibrator (``confidence``).
+   index, a confidence calibrator (``confidence``) and the few-shot corrections of devices with
+   only a few rows (``prediction.corrections``, from residuals this step and tuning already have).
 
 Steps 1-3, the margins and the confidence calibrator fit a model per fold, so on large warehouses
 they run on ``folds.search_sample`` (at most ``max_search_rows`` rows, every device x model pair
@@ -75,6 +76,7 @@ from predictive_performance.modeling.learners import Learner, learner
 from predictive_performance.modeling.partitions import SEARCHED_ROWS, partition_config, row_partitions, split_rows
 from predictive_performance.modeling.targets import column_values, metric_rows, offset
 from predictive_performance.modeling.tuning import MetricSettings, SchemeOOF, tune_metric
+from predictive_performance.prediction.corrections import DeviceCorrections
 from predictive_performance.progress import step
 
 if TYPE_CHECKING:
@@ -157,11 +159,13 @@ class PartitionModel:
     n_rows: int
     load_ids: dict[str, int]
     n_jobs: int = 2
+    corrections: DeviceCorrections | None = None  # few-shot corrections of devices with few rows (none: older versions)
 
     def predict(self, frame: pd.DataFrame, components: bool = False, matrix: np.ndarray | None = None) -> pd.DataFrame:
         """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence`` for every row, in ``frame``'s order.
 
         ``matrix``: ``spec.matrix(frame)`` when the caller built it already (metrics sharing a layout).
+        A device with a few training rows has point and interval moved by its correction (``corrections``).
         """
         metric = vocabulary.metric(self.metric)
         X = self.spec.matrix(frame) if matrix is None else matrix
@@ -173,6 +177,8 @@ class PartitionModel:
         regimes = regime_of(frame, self.known_hardware, self.known_models)
         distance, density = self.neighbours.query(X)
         lower, upper = apply_bands(lower, upper, point, regimes, distance, self.bands)
+        if self.corrections is not None:
+            shift = shift + self.corrections.correction(frame)
         if self.confidence is not None:
             confidence = self.confidence.predict(signal_matrix(upper - lower, spread, distance, density))
         else:
@@ -248,6 +254,16 @@ class MetricModel:
         """Each row's partition label."""
         return row_partitions(frame, self.metric, self.partition_by)
 
+    def corrected_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row, the measured rows of its device its partition's correction came from (0: not corrected)."""
+        labels = self.partition_of(frame)
+        rows = np.zeros(len(frame), dtype=int)
+        for label, part in self.partitions.items():
+            inside = labels == label
+            if part.corrections is not None and inside.any():
+                rows[inside] = part.corrections.measured_rows(frame[inside])
+        return rows
+
     def predict(
         self, frame: pd.DataFrame, components: bool = False, matrices: dict[tuple[str, ...], np.ndarray] | None = None
     ) -> pd.DataFrame:
@@ -285,10 +301,11 @@ def fit_metric_model(
     member_oof: dict[str, SchemeOOF] | None = None,
     regimes: tuple[str, ...] = SCHEMES,
 ) -> PartitionModel:
-    """Refit a tuned setting on ``frame`` (one partition's rows): learners, quantiles, margins, neighbours, confidence.
+    """Refit a tuned setting on ``frame`` (one partition's rows): learners, quantiles, margins, neighbours, confidence
+    and the few-shot device corrections (``prediction.corrections``).
 
     ``with_confidence=False`` (used inside evaluation folds) fits only the learners the point
-    prediction needs and skips the confidence calibrator; intervals are still calibrated, for the
+    prediction needs and skips the confidence calibrator and the corrections; intervals are still calibrated, for the
     novelty ``regimes`` given (all by default; an evaluation fold passes only those its test rows
     fall in, since the other margins would go unused).
     """
@@ -317,7 +334,7 @@ def fit_metric_model(
     )
     band_oof = {scheme: dataclasses.replace(oof, index=calibration[oof.index]) for scheme, oof in band_oof.items()}
     neighbours = NeighbourIndex.fit(X, spec.names, config.seed)
-    confidence = None
+    confidence, corrections = None, None
     if with_confidence:
         if member_oof is None:
             folds = tuning_folds(search, config)
@@ -327,6 +344,8 @@ def fit_metric_model(
                 for a in names
             }
         confidence = _fit_confidence(target_search, settings, bands, band_oof, member_oof)
+        corrections = _device_corrections(rows, X, target, learners, settings, search, target_search, member_oof,
+                                          config.n_jobs)
     load_ids = rows["load_id"].value_counts().sort_index().to_dict() if "load_id" in rows else {}
     return PartitionModel(
         metric=metric,
@@ -342,7 +361,24 @@ def fit_metric_model(
         n_rows=len(rows),
         load_ids={str(k): int(v) for k, v in load_ids.items()},
         n_jobs=config.n_jobs,
+        corrections=corrections,
     )
+
+
+def new_hardware_oof(settings: MetricSettings, member_oof: dict[str, SchemeOOF]) -> np.ndarray:
+    """The chosen members' mean out-of-fold prediction of the target for devices held out of each fold."""
+    return np.mean([member_oof[a]["new_hardware"] for a in settings.members], axis=0)
+
+
+def _device_corrections(
+    rows, X, target, learners, settings, search, target_search, member_oof, n_jobs
+) -> DeviceCorrections | None:
+    """The corrections from residuals the fit already has, no extra fit: in-sample on every row (the learners just
+    fitted), leave-devices-out on the search rows (tuning's out-of-fold predictions)."""
+    if not all("new_hardware" in member_oof[a] for a in settings.members):
+        return None
+    in_sample = target - np.mean([learners[a].predict(X, n_jobs) for a in settings.members], axis=0)
+    return DeviceCorrections.fit(rows, in_sample, search, target_search - new_hardware_oof(settings, member_oof))
 
 
 def _fit_confidence(target, settings, bands, band_oof, member_oof) -> ConfidenceModel:

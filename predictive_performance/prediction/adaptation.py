@@ -15,14 +15,15 @@ figure here is tuned to one warehouse. It corrects predictions; it never retrain
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from predictive_performance.modeling import MetricEstimator
-from predictive_performance.modeling.targets import column_values, metric_rows, offset
-from predictive_performance.modeling.tuning import search_rows
+if TYPE_CHECKING:
+    from predictive_performance.modeling import MetricEstimator
 
 FEATURES: tuple[str, ...] = ("batch_size", "arithmetic_intensity", "precision_bytes", "num_devices")  # logged, centred, scaled
 MIN_DEVICE_ROWS = 8  # rows a device needs to estimate its own coefficients for the prior
@@ -66,13 +67,16 @@ class DevicePrior:
         residuals = np.asarray(residuals, dtype=float)
         devices = np.asarray(devices)
         logged = np.log(frame[list(FEATURES)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float).clip(1e-12))
-        center, scale = np.nanmean(logged, axis=0), np.nanstd(logged, axis=0)
+        with warnings.catch_warnings():  # a feature no row has (NaN centre) leaves every row at the centre
+            warnings.simplefilter("ignore", RuntimeWarning)
+            center, scale = np.nanmean(logged, axis=0), np.nanstd(logged, axis=0)
         scale = np.where(scale > 1e-9, scale, 1.0)
         X = workload_design(frame, center, scale)
         p = X.shape[1]
         coefficients, sampling, noises = [], [], []
-        for device in np.unique(devices):
-            rows = np.flatnonzero((devices == device) & np.isfinite(residuals))
+        finite = np.flatnonzero(np.isfinite(residuals))
+        for positions in pd.Series(finite).groupby(devices[finite]).indices.values():  # one pass, not one mask a device
+            rows = finite[positions]
             if len(rows) < max(MIN_DEVICE_ROWS, p + 2):
                 continue
             Xd, rd = X[rows], residuals[rows]
@@ -87,19 +91,33 @@ class DevicePrior:
         variances = between_variance(np.square(coefficients), np.asarray(sampling))
         return cls(variances, max(float(np.median(noises)), FLOOR), center, scale)
 
+    def to_dict(self) -> dict:
+        """Plain lists and numbers, for a model version's manifest."""
+        return {"variances": self.variances.tolist(), "noise": self.noise, "center": self.center.tolist(),
+                "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DevicePrior:
+        return cls(np.asarray(data["variances"], dtype=float), float(data["noise"]),
+                   np.asarray(data["center"], dtype=float), np.asarray(data["scale"], dtype=float))
+
 
 def held_out_residuals(estimator: MetricEstimator, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """A fitted estimator's rows of its primary partition and their log residuals from its own
     leave-devices-out predictions: devices the predicting model had not seen, at no extra fit.
     ``frame``: what it was fitted on."""
+    # imported here: modeling's fitted models carry a correction built of this module
+    from predictive_performance.modeling.targets import column_values, metric_rows, offset
+    from predictive_performance.modeling.training import new_hardware_oof
+    from predictive_performance.modeling.tuning import search_rows
+
     model = estimator.model_
     partition = model.primary_partition
     settings, oof = estimator.settings_[partition], estimator.member_oof_[partition]
     rows = metric_rows(frame, model.metric, estimator.config.formulations)
     rows = search_rows(rows[model.partition_of(rows) == partition].reset_index(drop=True), estimator.config)
     target = np.log(column_values(rows, model.metric)) - offset(rows, model.metric, settings.formulation)
-    predicted = np.mean([oof[a]["new_hardware"] for a in settings.members], axis=0)
-    return rows, target - predicted
+    return rows, target - new_hardware_oof(settings, oof)
 
 
 def held_out_prior(estimator: MetricEstimator, frame: pd.DataFrame) -> DevicePrior:

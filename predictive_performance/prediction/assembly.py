@@ -99,8 +99,8 @@ def _notes(
     versions: Mapping[str, ModelVersion],
     contradicted: list[np.ndarray],
 ) -> np.ndarray:
-    """Each row's notes: resolution's, contradictions, catalog-only devices and models, metrics without a model
-    and metrics without a model for the row's partition."""
+    """Each row's notes: resolution's, contradictions, catalog-only devices and models, metrics without a model,
+    metrics without a model for the row's partition and figures corrected from the device's few measured rows."""
     notes = [frame["notes"].reset_index(drop=True).map(NOTE_SEPARATOR.join).to_numpy(dtype=object), *contradicted]
     for kind, what in (("hardware", "specs"), ("model", "facts")):
         said = map_distinct(
@@ -113,6 +113,7 @@ def _notes(
         missing = f"no trained model for {', '.join(untrained)} (no measurements yet)"
         notes.append(np.full(len(out), missing, dtype=object))
     notes += [_partition_notes(features, version.model) for version in versions.values()]
+    notes.append(_correction_notes(features, versions))
     return _joined(notes)
 
 
@@ -130,10 +131,23 @@ def _partition_notes(features: pd.DataFrame, model: MetricModel) -> np.ndarray:
     return np.where(np.isin(labels, answered), "", said.to_numpy(dtype=object))
 
 
-def _joined(notes: list[np.ndarray]) -> np.ndarray:
-    """Row-wise ``NOTE_SEPARATOR.join`` of the non-empty notes of each array, without a Python loop over rows."""
+def _correction_notes(features: pd.DataFrame, versions: Mapping[str, ModelVersion]) -> np.ndarray:
+    """"corrected from this device's measured rows (throughput: 5, ...)" on each row a metric's model corrected
+    (``prediction.corrections``: a device with only a few rows)."""
+    said = []
+    for version in versions.values():
+        rows = version.model.corrected_rows(features)
+        said.append(np.where(rows > 0, f"{version.metric}: " + rows.astype(str).astype(object), "").astype(object))
+    if not said:
+        return np.full(len(features), "", dtype=object)
+    listed = _joined(said, ", ")
+    return np.where(listed != "", "corrected from this device's measured rows (" + listed + ")", "").astype(object)
+
+
+def _joined(notes: list[np.ndarray], separator: str = NOTE_SEPARATOR) -> np.ndarray:
+    """Row-wise ``separator.join`` of the non-empty notes of each array, without a Python loop over rows."""
     joined = notes[0]
     for more in notes[1:]:
-        joined = joined + np.where((joined != "") & (more != ""), NOTE_SEPARATOR, "").astype(object) + more
+        joined = joined + np.where((joined != "") & (more != ""), separator, "").astype(object) + more
     return joined
 

@@ -2,7 +2,8 @@
 
 Models are fitted to ``log(metric)`` minus a physics reference (the roofline, for the efficiency
 formulation), so contributions are in log units and add up:
-``log(prediction) = base_value + sum(contribution) + reference_offset``. ``factor`` =
+``log(prediction) = base_value + sum(contribution) + reference_offset + device_correction`` (the last
+non-zero only for a device with a few measured rows, ``prediction.corrections``). ``factor`` =
 ``exp(contribution)`` is the multiplicative effect on the metric. When the chosen model is the
 ensemble, each member (XGBoost, LightGBM, CatBoost) is explained with its own TreeExplainer and
 the contributions are averaged, as the point prediction averages them. The model explained is the
@@ -60,6 +61,7 @@ class ShapExplainer:
         base = float(np.mean(bases))
         shift = float(offset(row, column, model.settings.formulation)[0])
         shift = shift if np.isfinite(shift) else 0.0
+        correction = float(model.corrections.correction(row)[0]) if model.corrections is not None else 0.0
         explained = (
             f"ensemble: mean of TreeSHAP values of {', '.join(members)}"
             if len(members) > 1
@@ -73,7 +75,8 @@ class ShapExplainer:
             "target": version.manifest.get("target"),
             "base_value": base,
             "reference_offset": shift,
-            "log_prediction": base + float(contribution.sum()) + shift,
+            "device_correction": correction,
+            "log_prediction": base + float(contribution.sum()) + shift + correction,
             "features": _contributions(model.spec.names, X[0], contribution, dict(zip(members, values, strict=True))),
         }
 

@@ -31,11 +31,19 @@ CONFIG_KEY: tuple[str, ...] = (
 NOISE_DOF = 2.0  # the prior noise counts as this many rows against a path's own residuals
 
 
+def key_text(values: pd.Series) -> pd.Series:
+    """A column as key text: a whole number spelt one way whatever its dtype (8 and 8.0 alike), missing as empty."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.dropna()
+        if (whole == np.round(whole)).all():
+            values = values.astype("Int64")
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
 def configuration_keys(frame: pd.DataFrame) -> pd.Series:
     """One text key per row naming its configuration (missing columns and values count as empty)."""
-    parts = [frame[c].astype(object).where(frame[c].notna(), "").astype(str) if c in frame else pd.Series("", frame.index)
-             for c in CONFIG_KEY]
-    return pd.Series(["|".join(values) for values in zip(*parts)], index=frame.index)
+    parts = [key_text(frame[c]) if c in frame else pd.Series("", frame.index) for c in CONFIG_KEY]
+    return parts[0].str.cat(parts[1:], sep="|")
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,8 @@ class DeviceTransfer:
         for device, path in self.paths_.items():
             reading = readings[device].to_numpy()
             ran = np.isfinite(reading)
+            if not ran.any():
+                continue
             w = np.where(ran, 1.0 / path.variance(pair), 0.0)
             total = total + w * np.where(ran, reading + pair @ path.adaptation.coef_, 0.0)
             weight = weight + w

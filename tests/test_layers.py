@@ -139,3 +139,32 @@ def test_each_denoising_step_pays_the_launch_overhead_of_every_layer():
     # the catalog's FLOPs per item already count the steps, so only the launches differ
     once, fifty = _seconds({**CONV_NET, "reference_denoising_steps": 50}, {**CONV_NET, "denoising_steps": 1})[::-1]
     assert fifty - once == pytest.approx(49 * layers.STEP_OVERHEAD_S_PER_LAYER * CONV_NET["num_layers"])
+
+
+# a denoiser of 1e9 weights in 25 layers, a TFLOP per image of which 200 GFLOPs (VAE decode, encoders)
+# run once per image outside its 20 steps; compute-bound at fp16 on the V100's 125 TFLOPs
+DIFFUSION = {**WIDE_CONV_NET, "model_type": "diffusion", "reference_denoising_steps": 20, "unsplit_gflops_per_item": 200.0,
+             "input_scale": 1.0}
+
+
+def test_the_unsplit_part_of_a_diffusion_item_runs_once_per_item_whatever_the_steps():
+    # 40 steps double the catalog's FLOPs per item, but only the denoiser's share of them
+    rows = frame(DIFFUSION, {**DIFFUSION, "denoising_steps": 40, "input_scale": 2.0, "flops_per_item": 2e12})
+    assert layers.unsplit_flops_per_item(rows) == pytest.approx([2e11, 2e11])
+    assert layers.step_work(rows)["convolution"][0] == pytest.approx([8e11, 1.6e12])
+    assert layers.unsplit_work(rows)["convolution"][0] == pytest.approx([2e11, 2e11])
+    assert layers.unsplit_flops_per_item(frame(WIDE_CONV_NET)) == pytest.approx([0.0])
+
+
+def test_a_sequence_parallel_split_divides_the_denoiser_but_not_the_unsplit_part():
+    split_8 = {"num_devices": 8, "parallelism": "sequence"}
+    rows = frame(DIFFUSION, {**DIFFUSION, **split_8}, {**DIFFUSION, **split_8, "unsplit_gflops_per_item": None}, batch_size=4)
+    seconds, _ = layers.step_seconds(rows)
+    fixed = layers.communication_seconds(rows) + layers.STEP_OVERHEAD_S_PER_LAYER * 25 * 20
+
+    def at_roofs(flops: float, fan_in: float) -> float:  # the convolutions' compute + the norms' and activations' bytes
+        return flops / 125e12 + flops / (2 * fan_in) * layers.CONV_ELEMENTWISE_PASSES * 2 / 900e9
+
+    fan_in = np.sqrt(1e9 / 25)
+    denoiser, unsplit, whole = at_roofs(4 * 8e11, fan_in), at_roofs(4 * 2e11, layers.UNSPLIT_FAN_IN), at_roofs(4e12, fan_in)
+    assert seconds - fixed == pytest.approx([denoiser + unsplit, denoiser / 8 + unsplit, whole / 8], rel=1e-3)

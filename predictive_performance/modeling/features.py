@@ -294,7 +294,7 @@ def _derived(raw: dict[str, np.ndarray]) -> Iterable[np.ndarray]:
 MODEL_CATALOG_COLUMNS = (
     "model_family", "model_type", "modality", "parameters_million", "num_layers", "hidden_size", "num_heads",
     "gflops_per_item", "reference_sequence_length", "reference_image_size", "reference_num_frames",
-    "reference_denoising_steps", "active_parameters_million",
+    "reference_denoising_steps", "unsplit_gflops_per_item", "active_parameters_million",
     "max_sequence_length", "intermediate_size", "num_kv_heads", "vocab_size",
 )
 HARDWARE_CATALOG_COLUMNS = (

@@ -11,8 +11,11 @@ speed-up.
 
 Transformers (layers, hidden size, heads and a sequence length known) are built from their
 config; every other model (conv nets, diffusion pipelines, recurrent nets) from the catalog's
-FLOPs per item as convolution work plus the activation bytes those FLOPs imply. All figures are
-per device; ``batch_size`` is per device, so one step handles ``batch_size x num_devices`` items.
+FLOPs per item as convolution work plus the activation bytes those FLOPs imply. A diffusion
+pipeline's work outside its denoising steps (``unsplit_gflops_per_item``: VAE decode, text and image
+encoders) is its own convolution work (``unsplit_work``) that no split over devices divides. All
+figures are per device; ``batch_size`` is per device, so one step handles ``batch_size x
+num_devices`` items.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ FUSED_ELEMENTWISE_SHARE = 0.5
 # batch norm and activation after it.
 CONV_ACTIVATION_PASSES = 2.0
 CONV_ELEMENTWISE_PASSES = 4.0
+# A diffusion pipeline's unsplit part (VAE decode, encoders) implies its activations with the fan-in of
+# a VAE decoder's 3x3 convolutions over 128-512 channels: a KL-f8 decoder at 1024x1024 does ~4.9 T
+# multiply-adds into ~1.9 G output elements, a third of them 128 channels at full resolution.
+UNSPLIT_FAN_IN = 2500.0
 LM_HEAD_TYPES: tuple[str, ...] = ("text_generation", "text2text_generation")  # models that end in a vocabulary projection
 
 # Interconnect bandwidth per device (GB/s, one direction), as no catalog column states it: NVLink
@@ -101,7 +108,22 @@ def forward_passes(frame: pd.DataFrame) -> np.ndarray:
     return np.where(steps > 0, steps, 1.0)
 
 
-def _split(frame: pd.DataFrame) -> np.ndarray:
+def _step_ratio(frame: pd.DataFrame) -> np.ndarray:
+    """The row's denoising steps over the catalog's reference (1 where either is unknown), by which
+    ``flops_per_item`` scales the whole item."""
+    reference = numeric_column(frame, "reference_denoising_steps")
+    passes = forward_passes(frame)
+    return passes / np.where(reference > 0, reference, passes)
+
+
+def unsplit_flops_per_item(frame: pd.DataFrame) -> np.ndarray:
+    """FLOPs of one item outside the denoising steps (``unsplit_gflops_per_item``) at the row's input size
+    and mode, 0 where the catalog states none: it runs once per item whatever the steps."""
+    gflops = np.nan_to_num(numeric_column(frame, "unsplit_gflops_per_item"), nan=0.0)
+    return gflops * 1e9 * coalesce(numeric_column(frame, "input_scale"), 1.0) / _step_ratio(frame) * _factor(frame)
+
+
+def splits_batch(frame: pd.DataFrame) -> np.ndarray:
     """Rows whose batch is split over several devices (``SPLIT_PARALLELISMS``)."""
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
     return np.isin(text_column(frame, "parallelism"), SPLIT_PARALLELISMS) & (devices > 1)
@@ -146,14 +168,11 @@ def transformer_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.nd
     }
 
 
-def catalog_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.ndarray) -> Work:
-    """Per-kind work of one step from the catalog's FLOPs per item (already scaled by input size and
-    mode): convolution work on the matrix units, plus the weights and the activation bytes it implies."""
-    flops = numeric_column(frame, "flops_per_item") * batch
+def _convolution_work(frame: pd.DataFrame, flops: np.ndarray, fan_in: np.ndarray, weight_bytes: np.ndarray) -> Work:
+    """Convolution work on the matrix units, the activations its FLOPs imply at ``fan_in`` written and
+    read by each layer and by the normalisation and activation after it, plus ``weight_bytes``."""
     factor = _factor(frame)
     pb = numeric_column(frame, "precision_bytes")
-    weights = np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0)
-    fan_in = np.sqrt(weights / np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS))
     with np.errstate(divide="ignore", invalid="ignore"):
         activations = np.where(fan_in > 0, flops / factor / (2.0 * fan_in), 0.0)
     zero = np.zeros(len(frame))
@@ -162,8 +181,27 @@ def catalog_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.ndarra
         "attention": (zero, zero),
         "elementwise": (zero, factor * pb * CONV_ELEMENTWISE_PASSES * activations),
         "embedding": (zero, zero),
-        "convolution": (flops, pb * (weight_reads * weights + factor * CONV_ACTIVATION_PASSES * activations)),
+        "convolution": (flops, pb * weight_bytes + factor * pb * CONV_ACTIVATION_PASSES * activations),
     }
+
+
+def catalog_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.ndarray) -> Work:
+    """Per-kind work of one step from the catalog's FLOPs per item (already scaled by input size and
+    mode) less the unsplit part (``unsplit_work``): convolution work plus the weights and the
+    activation bytes it implies at the fan-in of its weights per layer."""
+    flops = (numeric_column(frame, "flops_per_item") - unsplit_flops_per_item(frame) * _step_ratio(frame)) * batch
+    weights = np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0)
+    fan_in = np.sqrt(weights / np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS))
+    return _convolution_work(frame, flops, fan_in, weight_reads * weights)
+
+
+def unsplit_work(frame: pd.DataFrame) -> Work:
+    """Per-kind work of a step's unsplit part (``unsplit_flops_per_item`` of every item in the batch) on
+    the one device that runs it: convolution work whose activations follow ``UNSPLIT_FAN_IN``; its
+    weights (a VAE's ~80 M) are read once per batch and left out."""
+    batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0)
+    return _convolution_work(frame, unsplit_flops_per_item(frame) * batch, np.full(len(frame), UNSPLIT_FAN_IN),
+                             np.zeros(len(frame)))
 
 
 def has_transformer_config(frame: pd.DataFrame) -> np.ndarray:
@@ -245,7 +283,7 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     pb = numeric_column(frame, "precision_bytes")
     ring = 2.0 * (devices - 1.0) / np.fmax(devices, 1.0)
     gradients = ring * np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0) * pb
-    split = _split(frame)
+    split = splits_batch(frame)
     batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0) * np.where(split, 1.0, devices)
     seq = np.nan_to_num(coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length")), nan=1.0)
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
@@ -269,16 +307,17 @@ def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     Pipeline stages of one micro-batch run in turn, so the step takes the stages' sum, the whole
     model's time on one device; a split batch (``SPLIT_PARALLELISMS``) takes 1/n of its time on each
-    device. The launch overhead is paid per layer and forward pass (``forward_passes``); a row
-    without a batch size pays none.
+    device but its unsplit part (``unsplit_work``) whole. The launch overhead is paid per layer and
+    forward pass (``forward_passes``); a row without a batch size pays none.
     """
     batch = numeric_column(frame, "batch_size")
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
     kinds = np.stack(list(kind_seconds(frame, step_work(frame)).values()))
     compute = np.where(np.isfinite(kinds).any(axis=0), np.nansum(kinds, axis=0), np.nan)
-    split = _split(frame)
+    unsplit = np.nansum(np.stack(list(kind_seconds(frame, unsplit_work(frame)).values())), axis=0)
+    split = splits_batch(frame)
+    compute = np.where(split, compute / devices, compute) + unsplit
     compute = np.where(text_column(frame, "parallelism") == "pipeline", compute * devices, compute)
-    compute = np.where(split, compute / devices, compute)
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
     overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * _factor(frame) * forward_passes(frame))
     items = np.where(np.isnan(batch), 1.0, batch) * np.where(split, 1.0, devices)

@@ -17,7 +17,9 @@ import pandas as pd
 
 from predictive_performance.modeling.features import coalesce, frame_matmul_peak_tflops, text_column
 from predictive_performance.modeling.features import numeric_column as column_values
-from predictive_performance.modeling.layers import DEFAULT_LAYERS, MATMUL_KINDS, step_seconds, step_work
+from predictive_performance.modeling.layers import (
+    DEFAULT_LAYERS, MATMUL_KINDS, splits_batch, step_seconds, step_work, unsplit_work,
+)
 
 MB = 1048576.0
 
@@ -133,12 +135,15 @@ def memory_prior_mb(frame: pd.DataFrame) -> np.ndarray:
 
 
 def utilisation(frame: pd.DataFrame) -> np.ndarray:
-    """How busy the compute units are: the matrix units' time for the step's FLOPs (``layers.step_work``,
-    per device) over the physics step (``layers.step_seconds``), in [``MIN_UTILISATION``, 1]; 1 (rated power)
+    """How busy the compute units are: the matrix units' time for the step's FLOPs (``layers.step_work`` and a
+    diffusion pipeline's ``layers.unsplit_work``; a batch split over n devices gives each 1/n of both, on
+    average) over the physics step (``layers.step_seconds``), in [``MIN_UTILISATION``, 1]; 1 (rated power)
     where the FLOPs or the peak are unknown."""
     seconds = step_seconds(frame)[0]
-    work = step_work(frame)
-    flops = np.sum([work[kind][0] for kind in MATMUL_KINDS], axis=0)
+    work, unsplit = step_work(frame), unsplit_work(frame)
+    devices = np.nan_to_num(column_values(frame, "num_devices"), nan=1.0)
+    flops = np.sum([work[kind][0] + unsplit[kind][0] for kind in MATMUL_KINDS], axis=0)
+    flops = flops / np.where(splits_batch(frame), devices, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = flops / (frame_matmul_peak_tflops(frame) * 1e12) / seconds
     return np.clip(np.where(np.isfinite(share), share, 1.0), MIN_UTILISATION, 1.0)

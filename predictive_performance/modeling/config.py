@@ -23,7 +23,7 @@ class TrainingConfig:
     n_trials: int = 30  # per learner, at most
     n_folds: int = 3  # per grouped scheme, for tuning and the random / grid calibration folds
     calibration_group_folds: int = 5  # leave-devices-out / leave-models-out calibration folds, at most
-    evaluation_group_folds: int = 8  # leave-one-hardware-out / leave-one-model-out evaluation folds, at most
+    evaluation_group_folds: int = 6  # leave-one-hardware-out / leave-one-model-out evaluation folds, at most
     evaluation_random_folds: int = 3  # the random split's folds (the optimistic reference beside the grouped ones)
     algorithms: tuple[str, ...] = ALGORITHMS  # names in ``learners.LEARNERS``
     screen_algorithms: tuple[str, ...] = ("lightgbm",)  # learners that screen the formulations (the fastest)
@@ -32,7 +32,7 @@ class TrainingConfig:
     max_rounds: int = 2000
     early_stopping_rounds: int = 50
     min_rows: int = 20
-    max_search_rows: int = 5000  # tuning, calibration and evaluation fit on a sample of at most this many rows
+    max_search_rows: int = 4000  # tuning, calibration and evaluation fit on a sample of at most this many rows
     screen_rows: int = 2000  # the formulation screen fits on a sample of at most this many of those
     calibration_rows: int = 2500  # conformal margins fit on a sample of at most this many of those
     seed: int = 0
@@ -43,13 +43,12 @@ class TrainingConfig:
 
     @classmethod
     def thorough(cls, **overrides: Any) -> TrainingConfig:
-        """The full search: every learner screens every formulation on the whole search sample, a two-minute
-        Optuna budget per metric, 5 tuning folds per scheme, margins from 12 group folds, held-out splits of
-        up to 30 group folds."""
+        """The full search: every learner screens every formulation on a search sample of up to 10,000 rows, a
+        two-minute Optuna budget per partition, 5 tuning folds per scheme, margins from 12 group folds, held-out
+        splits of up to 30 group folds and 5 random ones."""
         settings = dict(
             time_budget_s=120.0, n_folds=5, calibration_group_folds=12, evaluation_group_folds=30, evaluation_random_folds=5,
-            screen_algorithms=ALGORITHMS,
-            screen_rows=cls.max_search_rows, calibration_rows=cls.max_search_rows,
+            screen_algorithms=ALGORITHMS, max_search_rows=10000, screen_rows=10000, calibration_rows=10000,
         )
         settings.update(overrides)
         return cls(**settings)

@@ -19,7 +19,7 @@ class TrainingConfig:
     devices is at least as hard as one that holds out one). ``thorough()`` is the full search.
     """
 
-    time_budget_s: float = 10.0  # per partition: formulation screen + Optuna search
+    time_budget_s: float = 5.0  # per partition: formulation screen + Optuna search
     n_trials: int = 30  # per learner, at most
     n_folds: int = 3  # per grouped scheme, for tuning and the random / grid calibration folds
     calibration_group_folds: int = 5  # leave-devices-out / leave-models-out calibration folds, at most

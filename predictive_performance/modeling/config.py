@@ -23,7 +23,7 @@ class TrainingConfig:
     n_trials: int = 30  # per learner, at most
     n_folds: int = 3  # per grouped scheme, for tuning and the random / grid calibration folds
     calibration_group_folds: int = 5  # leave-devices-out / leave-models-out calibration folds, at most
-    evaluation_group_folds: int = 6  # leave-one-hardware-out / leave-one-model-out evaluation folds, at most
+    evaluation_group_folds: int = 5  # leave-one-hardware-out / leave-one-model-out evaluation folds, at most
     evaluation_random_folds: int = 3  # the random split's folds (the optimistic reference beside the grouped ones)
     algorithms: tuple[str, ...] = ALGORITHMS  # names in ``learners.LEARNERS``
     screen_algorithms: tuple[str, ...] = ("lightgbm",)  # learners that screen the formulations (the fastest)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from predictive_performance.cli import app
 from predictive_performance.demo import resolve_setting, serving_view
 from predictive_performance.modeling import FeatureSpec, MetricEstimator, evaluate_metric, train_and_register
+from predictive_performance.modeling.derived import derivation_of
 from predictive_performance.predict import PerformancePredictor
 from predictive_performance.report_data import ReportData, serving_predictions
 from predictive_performance.reports import pipeline_report
@@ -107,6 +108,13 @@ def test_a_static_batch_latency_is_judged_on_the_throughput_models_held_out_pred
     # the latency interval is the throughput one, bounds swapped: the same rows are covered
     covered = (held["actual"] >= held["lower"]) & (held["actual"] <= held["upper"])
     assert latency.loc["model", "coverage"] == pytest.approx(covered.mean())
+
+
+def test_a_split_batchs_latency_counts_the_batch_once():
+    """Eight data-parallel devices step through 8 x 4 items; eight sequence-parallel ones through the same 4."""
+    derivation = derivation_of("latency_ms", "latency_kind=batch,workload=static_batch")
+    rows = pd.DataFrame({"batch_size": [4, 4], "num_devices": [8, 8], "parallelism": ["data", "sequence"]})
+    assert derivation.convert(rows, np.array([100.0, 100.0])).tolist() == [320.0, 40.0]
 
 
 def test_a_batch_the_system_chose_is_its_own_case_not_batch_one(frame):

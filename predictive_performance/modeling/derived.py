@@ -1,7 +1,8 @@
 """Figures one metric's model gives for another, so that the two can never disagree.
 
 A static batch's per-batch latency is the time the batch takes at the predicted throughput:
-``latency_ms = 1000 x batch_size x num_devices / throughput``. Two models fitted on their own would
+``latency_ms = 1000 x items per step / throughput``, the items ``batch_size x num_devices`` (``batch_size``
+where one batch is split over the devices, ``layers.splits_batch``). Two models fitted on their own would
 give a latency and a throughput that contradict each other (and the latency model would see rows
 the throughput model sees, under another name). So the latency model is fitted only for what
 throughput cannot give (per-token, per-request and per-query latency, workloads without a fixed
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance import vocabulary
+from predictive_performance.modeling.layers import splits_batch
 from predictive_performance.modeling.partitions import row_partitions
 from predictive_performance.modeling.targets import column_values
 
@@ -45,7 +47,7 @@ class Derivation:
     @property
     def remark(self) -> str:
         """What the evaluation table says of the derivation's rows."""
-        return f"from the {self.source} model ({self.metric} = 1000 x batch x devices / {self.source})"
+        return f"from the {self.source} model ({self.metric} = 1000 x items per step / {self.source})"
 
     def rows(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows of ``frame`` the derivation answers: in both partitions, with a batch to convert by."""
@@ -58,8 +60,9 @@ class Derivation:
     def convert(self, frame: pd.DataFrame, value: np.ndarray) -> np.ndarray:
         """The metric's value for a source value (and back: the conversion is its own inverse)."""
         devices = np.nan_to_num(column_values(frame, "num_devices"), nan=1.0)
+        items = column_values(frame, "batch_size") * np.where(splits_batch(frame), 1.0, devices)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return 1000.0 * column_values(frame, "batch_size") * devices / np.asarray(value, dtype=float)
+            return 1000.0 * items / np.asarray(value, dtype=float)
 
     def convert_figures(self, frame: pd.DataFrame, figures: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each figure (``pred``, ``lower``, ``upper``, a baseline, ...) converted; ``lower`` and ``upper`` swap

@@ -1,7 +1,8 @@
 -- Valid rows with the missing one of throughput and latency derived from the other, where the two
--- are the same measurement seen twice: a static batch timed per batch. batch_size is per device and
--- throughput is the whole system's, so one step moves batch_size * num_devices items:
---   latency_ms = batch_size * num_devices / throughput * 1000, and the reverse.
+-- are the same measurement seen twice: a static batch timed per batch. batch_size is what one device
+-- sees and throughput is the whole system's, so one step moves batch_size * num_devices items, or
+-- batch_size where the parallelism splits one batch over the devices (var split_parallelisms):
+--   latency_ms = items per step / throughput * 1000, and the reverse.
 -- Every other row keeps only what it measured: a per-token or per-query latency never becomes a
 -- throughput, and a serving or MLPerf Offline throughput never gets a latency.
 -- Units need no conversion: the canonical columns are already items/s, ms, MB and W.
@@ -20,7 +21,10 @@ convertible as (
         *,
         workload = '{{ var("default_workload") }}'
             and coalesce(latency_kind, '{{ var("default_latency_kind") }}') = '{{ var("default_latency_kind") }}'
-            and batch_size is not null as is_convertible
+            and batch_size is not null as is_convertible,
+        batch_size * case
+            when parallelism in ('{{ var("split_parallelisms") | join("', '") }}') then 1 else num_devices
+        end as items_per_step
     from validated
 
 ),
@@ -28,13 +32,13 @@ convertible as (
 final as (
 
     select
-        * exclude (throughput, latency_ms, latency_kind, invalid_reason, is_valid, is_convertible),
+        * exclude (throughput, latency_ms, latency_kind, invalid_reason, is_valid, is_convertible, items_per_step),
         case
-            when throughput is null and is_convertible then batch_size * num_devices / (latency_ms / 1000.0)
+            when throughput is null and is_convertible then items_per_step / (latency_ms / 1000.0)
             else throughput
         end as throughput,
         case
-            when latency_ms is null and is_convertible then batch_size * num_devices / throughput * 1000.0
+            when latency_ms is null and is_convertible then items_per_step / throughput * 1000.0
             else latency_ms
         end as latency_ms,
         case

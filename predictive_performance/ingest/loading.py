@@ -12,7 +12,7 @@ import pandas as pd
 from predictive_performance.ingest.canonical import CANONICAL_SUFFIXES, UnreadableFileError
 from predictive_performance.ingest.registry import FORMAT_BY_NAME, SOURCE_FORMATS
 from predictive_performance.ingest.sources import SourceFormat, SourceTables, file_label
-from predictive_performance.ingest.validation import Reject, validate_rows
+from predictive_performance.ingest.validation import Reject, check_required_columns, validate_rows
 from predictive_performance.progress import Advance, step
 from predictive_performance.warehouse import CatalogFacts, LoadRecord, Warehouse
 
@@ -184,6 +184,8 @@ def _store(
     frames = {file_label(Path(label), Path(report.label)): frame for label, frame in tables.results.items()}
     rows = pd.DataFrame(columns=["source_row"])
     if frames:
+        for file, frame in frames.items():
+            check_required_columns(list(frame.columns), file)
         together = pd.concat(frames.values(), ignore_index=True)
         files = pd.Series(np.repeat(list(frames), [len(frame) for frame in frames.values()]), index=together.index)
         read_from = next(iter(frames)) if len(frames) == 1 else f"{len(frames):,} files"

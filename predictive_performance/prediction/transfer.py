@@ -66,10 +66,6 @@ class ReferenceResiduals:
         table = self.table.drop(columns=[exclude], errors="ignore")
         return table.reindex(configuration_keys(frame).to_numpy()).set_axis(frame.index)
 
-    def coverage(self, frame: pd.DataFrame, exclude: str | None = None) -> np.ndarray:
-        """Per row, how many known devices ran its configuration."""
-        return self.at(frame, exclude).notna().sum(axis=1).to_numpy()
-
 
 def pair_prior(frame: pd.DataFrame, held_out: np.ndarray, references: ReferenceResiduals) -> DevicePrior:
     """How pair corrections spread: for each known device (``frame``'s rows, ``held_out`` their residuals
@@ -113,7 +109,7 @@ class DeviceTransfer:
 
     ``fit(frame, residuals)``: the device's measured rows and ``log measured - log predicted``;
     ``correction(frame)`` the log factor for any of its rows, ``transform(frame, predictions)`` the
-    corrected figures. ``prior``: the device's own correction (``adaptation.held_out_prior``);
+    corrected figures. ``prior``: the device's own correction (``corrections.DeviceCorrections.prior``);
     ``pair``: a pair's (``pair_prior``); ``references``: the known devices' residuals; ``device``: the
     new device's name, never read as its own reference.
     """

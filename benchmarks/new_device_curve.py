@@ -10,7 +10,8 @@ efficiency (H100 SXM5: Lambda training +0.2, ML.ENERGY v3 -1.0 in log residual),
 among the pair's rows and scored on the pair's other rows. One model is trained without the device
 at all (``MetricEstimator`` with ``TrainingConfig.fast`` and LightGBM alone, the same fixed config
 for every device); its priors come from its leave-devices-out residuals and the known devices'
-residuals from its own fit, so nothing of the held-out device informs them. Then for k = 0..max-k,
+residuals from its own fit (``prediction.corrections``, what the model carries), so nothing of the
+held-out device informs them. Then for k = 0..max-k,
 k of the pair's rows are "measured":
 
 ``active``  the first k of ``active_learning.onboarding.choose_device_tests`` (uncertainty: the
@@ -42,8 +43,8 @@ from predictive_performance.active_learning.onboarding import choose_device_test
 from predictive_performance.active_learning.scoring import minmax
 from predictive_performance.modeling import MetricEstimator, TrainingConfig, load_training_frame
 from predictive_performance.modeling.targets import metric_rows
-from predictive_performance.prediction.adaptation import DeviceAdaptation, DevicePrior, held_out_residuals
-from predictive_performance.prediction.transfer import DeviceTransfer, ReferenceResiduals, pair_prior
+from predictive_performance.prediction.adaptation import DeviceAdaptation
+from predictive_performance.prediction.transfer import DeviceTransfer
 from predictive_performance.warehouse import Warehouse
 
 METRIC = "throughput"
@@ -76,16 +77,15 @@ def unit_curve(rows: pd.DataFrame, point: np.ndarray, width: np.ndarray, methods
     return out
 
 
-def device_methods(estimator: MetricEstimator, train: pd.DataFrame, device: str) -> dict:
-    """The correction methods for one held-out device, built from what the model knows without it."""
-    oof_rows, oof_residuals = held_out_residuals(estimator, train)
-    prior = DevicePrior.from_residuals(oof_rows, oof_residuals, oof_rows["hardware_name"].to_numpy())
-    fitted = estimator.predict(train)[f"{METRIC}_pred"].to_numpy(dtype=float)
-    references = ReferenceResiduals.build(train, np.log(train[METRIC].to_numpy(dtype=float)) - np.log(fitted))
-    pair = pair_prior(oof_rows, oof_residuals, references)
+def device_methods(estimator: MetricEstimator, device: str) -> dict:
+    """The correction methods for one held-out device, from the priors and known devices' residuals the model
+    fitted without it carries (``prediction.corrections``), as every prediction of the product uses them."""
+    corrections = estimator.model_.primary.corrections
+    if corrections is None:
+        raise ValueError(f"the model fitted without {device} has no device corrections (too few devices)")
     return {
-        "transfer": lambda: DeviceTransfer(prior, pair, references, device),
-        "offset": lambda: DeviceAdaptation(prior),
+        "transfer": lambda: DeviceTransfer(corrections.prior, corrections.pair, corrections.references, device),
+        "offset": lambda: DeviceAdaptation(corrections.prior),
     }
 
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     for device in devices:
         train = frame[frame["hardware_name"] != device]
         estimator = MetricEstimator(CONFIG).fit(train, METRIC)
-        methods = device_methods(estimator, train, device)
+        methods = device_methods(estimator, device)
         for source in sorted(units.loc[device].index):
             rows = frame[(frame["hardware_name"] == device) & (frame["source"] == source)].reset_index(drop=True)
             predicted = estimator.predict(rows, components=True)

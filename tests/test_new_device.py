@@ -21,7 +21,7 @@ from predictive_performance.modeling import (
     save_version,
 )
 from predictive_performance.modeling.registry import MANIFEST, RESIDUALS_FILE
-from predictive_performance.prediction.adaptation import DeviceAdaptation, DevicePrior, held_out_prior
+from predictive_performance.prediction.adaptation import DeviceAdaptation, DevicePrior
 from predictive_performance.prediction.explanation import ShapExplainer
 from predictive_performance.prediction.transfer import DeviceTransfer, ReferenceResiduals, pair_prior
 from predictive_performance.warehouse import Warehouse
@@ -91,7 +91,7 @@ def test_five_chosen_tests_fix_a_held_out_device():
     residuals = np.log(device_rows["throughput"].to_numpy()) - np.log(point)
     chosen = choose_device_tests(device_rows, 5, minmax(predicted["throughput_interval_width"]))[0].positions
     rest = np.setdiff1d(np.arange(len(device_rows)), chosen)
-    adapted = DeviceAdaptation(held_out_prior(estimator, train)).fit(device_rows.iloc[chosen], residuals[chosen])
+    adapted = DeviceAdaptation(estimator.model_.primary.corrections.prior).fit(device_rows.iloc[chosen], residuals[chosen])
     measured = device_rows["throughput"].to_numpy()[rest]
     before = np.mean(np.abs(point[rest] / measured - 1.0))
     after = np.mean(np.abs(adapted.transform(device_rows.iloc[rest], point[rest]) / measured - 1.0))

@@ -366,11 +366,6 @@ def fit_metric_model(
     )
 
 
-def new_hardware_oof(settings: MetricSettings, member_oof: dict[str, SchemeOOF]) -> np.ndarray:
-    """The chosen members' mean out-of-fold prediction of the target for devices held out of each fold."""
-    return np.mean([member_oof[a]["new_hardware"] for a in settings.members], axis=0)
-
-
 def _device_corrections(
     rows, X, target, learners, settings, search, target_search, member_oof, n_jobs
 ) -> DeviceCorrections | None:
@@ -379,7 +374,8 @@ def _device_corrections(
     if not all("new_hardware" in member_oof[a] for a in settings.members):
         return None
     in_sample = target - np.mean([learners[a].predict(X, n_jobs) for a in settings.members], axis=0)
-    return DeviceCorrections.fit(rows, in_sample, search, target_search - new_hardware_oof(settings, member_oof))
+    held_out = target_search - np.mean([member_oof[a]["new_hardware"] for a in settings.members], axis=0)
+    return DeviceCorrections.fit(rows, in_sample, search, held_out)
 
 
 def _fit_confidence(target, settings, bands, band_oof, member_oof) -> ConfidenceModel:

@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from predictive_performance.modeling import MetricEstimator
 
 FEATURES: tuple[str, ...] = ("batch_size", "arithmetic_intensity", "precision_bytes", "num_devices")  # logged, centred, scaled
 MIN_DEVICE_ROWS = 8  # rows a device needs to estimate its own coefficients for the prior
@@ -100,30 +96,6 @@ class DevicePrior:
     def from_dict(cls, data: dict) -> DevicePrior:
         return cls(np.asarray(data["variances"], dtype=float), float(data["noise"]),
                    np.asarray(data["center"], dtype=float), np.asarray(data["scale"], dtype=float))
-
-
-def held_out_residuals(estimator: MetricEstimator, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """A fitted estimator's rows of its primary partition and their log residuals from its own
-    leave-devices-out predictions: devices the predicting model had not seen, at no extra fit.
-    ``frame``: what it was fitted on."""
-    # imported here: modeling's fitted models carry a correction built of this module
-    from predictive_performance.modeling.targets import column_values, metric_rows, offset
-    from predictive_performance.modeling.training import new_hardware_oof
-    from predictive_performance.modeling.tuning import search_rows
-
-    model = estimator.model_
-    partition = model.primary_partition
-    settings, oof = estimator.settings_[partition], estimator.member_oof_[partition]
-    rows = metric_rows(frame, model.metric, estimator.config.formulations)
-    rows = search_rows(rows[model.partition_of(rows) == partition].reset_index(drop=True), estimator.config)
-    target = np.log(column_values(rows, model.metric)) - offset(rows, model.metric, settings.formulation)
-    return rows, target - new_hardware_oof(settings, oof)
-
-
-def held_out_prior(estimator: MetricEstimator, frame: pd.DataFrame) -> DevicePrior:
-    """The prior from ``held_out_residuals``."""
-    rows, residuals = held_out_residuals(estimator, frame)
-    return DevicePrior.from_residuals(rows, residuals, rows["hardware_name"].to_numpy())
 
 
 def between_variance(squares: np.ndarray, sampling: np.ndarray, iterations: int = 50) -> np.ndarray:

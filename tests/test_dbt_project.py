@@ -20,7 +20,7 @@ LAMBDA_LOAD = "20250101T000000000000Z-lambda00"
 RUNNER_LOAD = "20250102T000000000000Z-runner00"
 
 LOADS = [
-    (LAMBDA_LOAD, "lambda-pytorch-train", "lambda", 9, 0, 0),
+    (LAMBDA_LOAD, "lambda-pytorch-train", "lambda", 10, 0, 0),
     (RUNNER_LOAD, "local-runner", "canonical", 10, 0, 0),
 ]
 
@@ -73,6 +73,11 @@ def _results() -> list[dict]:
         dict(load_id=LAMBDA_LOAD, source_row=9, model_name="resnet50", hardware_platform="cuda",
              hardware_name="H100 80GB SXM5", system_name="H100 80GB SXM5", num_devices=1, batch_size=256,
              precision="fp16", mode="training", throughput=3042.0, source="lambda-pytorch-train"),
+        # a serving row: its item is a generated token (one decode step), not one input
+        dict(load_id=LAMBDA_LOAD, source_row=10, model_name="llama-3.1-8b-instruct", hardware_platform="cuda",
+             hardware_name="H100 80GB SXM5", num_devices=1, batch_size=128, precision="bf16", mode="inference",
+             workload="serving", task="llm_text_generation/chat", throughput=2500.0, latency_ms=50.0,
+             latency_kind="token", source="ml-energy-v2"),
     ]
     cpu = dict(load_id=RUNNER_LOAD, hardware_name=CPU, mode="inference", source="local-runner",
                measured_at="2025-01-02 10:00:00")
@@ -254,7 +259,7 @@ def test_required_features_are_never_null(built: duckdb.DuckDBPyConnection) -> N
         "roofline_throughput", "memory_gb", "memory_bandwidth_gbs", "parameters_million", "batch_size",
     ]
     rows = built.execute("select count(*) from marts.training_features").fetchone()[0]
-    assert rows == 14  # 19 fixture rows - 4 invalid - 1 outlier
+    assert rows == 15  # 20 fixture rows - 4 invalid - 1 outlier
     nulls = built.execute(
         "select " + ", ".join(f"count(*) filter (where {c} is null) as {c}" for c in required)
         + " from marts.training_features"
@@ -271,7 +276,7 @@ def test_the_python_roofline_of_a_configuration_is_dbts(built: duckdb.DuckDBPyCo
 
     features = built.execute("select * from marts.training_features order by load_id, source_row").df()
     asked = ["model_name", "hardware_name", "batch_size", "precision", "mode", "num_devices", "sequence_length",
-             "image_size"]
+             "image_size", "workload"]
     rebuilt = workload_features(
         features[asked],
         built.execute("select * from marts.dim_models").df(),

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from predictive_performance.vocabulary import DEFAULT_WORKLOAD
+
 # Bytes per parameter / activation; keep in step with dbt var ``precision_bytes``.
 PRECISION_BYTES: dict[str, float] = {
     "fp64": 8.0, "fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "amp": 2.0, "fp8": 1.0, "fp4": 0.5, "int8": 1.0, "int4": 0.5,
@@ -91,6 +93,11 @@ _NUMERIC: tuple[tuple[str, str, str], ...] = (
 # FP32 peak the catalog lists. Volta and Turing lack TF32, which is why their fp32 efficiency is
 # low next to an A100's.
 TF32_ARCHITECTURES: frozenset[str] = frozenset({"Ampere", "Ada Lovelace", "Hopper", "Blackwell"})
+
+# Model types whose item under a serving or MLPerf workload is one generated token (one decode step:
+# 2 FLOPs per active parameter, the weights read once per step for the whole batch); dbt's var
+# ``token_item_model_types`` holds the same list.
+TOKEN_ITEM_TYPES: tuple[str, ...] = ("text_generation", "multimodal")
 
 # Ratios that a tree cannot form from single columns: machine balance (FLOP per byte the device
 # can sustain), how far the workload sits from the ridge point, the tensor-core speed-up at the
@@ -355,6 +362,17 @@ def workload_features(configs: pd.DataFrame, models: pd.DataFrame, hardware: pd.
     return add_roofline(frame)
 
 
+def items_are_tokens(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose throughput counts generated tokens: inference of a ``TOKEN_ITEM_TYPES`` model under any
+    workload but a static batch (``int_benchmark_results_roofline.sql``'s ``item_is_token``)."""
+    workload = text_column(frame, "workload")
+    return (
+        (text_column(frame, "mode") == "inference")
+        & pd.notna(workload) & (workload != DEFAULT_WORKLOAD)
+        & np.isin(text_column(frame, "model_type"), TOKEN_ITEM_TYPES)
+    )
+
+
 def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
     """Workload and roofline columns from catalog columns (the SQL of ``training_features``)."""
     seq = numeric_column(frame, "sequence_length")
@@ -390,8 +408,12 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
     layers = numeric_column(frame, "num_layers")
     tokens = coalesce(seq, ref_seq)
     activations = np.nan_to_num(2.0 * hidden * tokens * layers * precision_bytes, nan=0.0)
-    flops = numeric_column(frame, "gflops_per_item") * 1e9 * input_scale * mode_factor
-    bytes_per_item = mode_factor * (params * 1e6 * precision_bytes / batch + activations)
+    tokens_out = items_are_tokens(frame)
+    active = coalesce(numeric_column(frame, "active_parameters_million"), params) * 1e6
+    flops = np.where(tokens_out, 2.0 * active, numeric_column(frame, "gflops_per_item") * 1e9 * input_scale * mode_factor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_input = mode_factor * (params * 1e6 * precision_bytes / batch + activations)
+        bytes_per_item = np.where(tokens_out, active * precision_bytes / batch, per_input)
     with np.errstate(divide="ignore", invalid="ignore"):
         compute_roof = peak * 1e12 * devices / flops
         memory_roof = numeric_column(frame, "memory_bandwidth_gbs") * 1e9 * devices / bytes_per_item

@@ -64,7 +64,7 @@ scaled as (
         coalesce(active_parameters_million, parameters_million) as active_parameters_million_or_all,
         mode = 'inference'
             and workload <> '{{ var("default_workload") }}'
-            and model_type in ('text_generation', 'multimodal') as item_is_token,
+            and model_type in ('{{ var("token_item_model_types") | join("', '") }}') as item_is_token,
         -- the fastest published rate the row's precision can use (a feature; the gate's own,
         -- more generous rate is in int_benchmark_results_plausibility)
         case

@@ -41,6 +41,26 @@ def test_a_tiny_transformer_s_work_per_kind_is_what_its_config_says():
         assert work[kind][1][0] == pytest.approx(moved), kind
 
 
+def test_a_generated_token_is_one_decode_step_over_its_cached_context():
+    """Serving a text generator times one new token per sequence: the linear layers see the batch's tokens,
+    attention reads each sequence's cached keys and values (here a 4-token context, GQA halving them)."""
+    decode = {**TINY_TRANSFORMER, "workload": "serving", "num_kv_heads": 1}
+    work = layers.step_work(frame(decode, batch_size=3))  # 3 new tokens
+    assert work["linear"][0][0] == pytest.approx(2 * 1536 * 3)
+    cache = 2 * 3 * 2 * 4 * 8 * 0.5  # K and V x sequences x layers x context x hidden x kv share
+    scores = 4 * 3 * 2 * 2 * 1 * 4
+    assert work["attention"][0][0] == pytest.approx(4 * 3 * 2 * 1 * 4 * 8)
+    assert work["attention"][1][0] == pytest.approx(2 * (scores + 4 * 2 * 3 * 8 + cache))
+    static = layers.step_work(frame({**decode, "workload": "static_batch"}, batch_size=3))
+    assert static["linear"][0][0] == pytest.approx(4 * work["linear"][0][0])  # every token of every sequence
+    # a tensor-parallel decode step exchanges one token's activations per sequence, not its whole context
+    split = frame({**decode, "sequence_length": 4096}, batch_size=3, num_devices=2, parallelism="tensor")
+    activations = 3 * 1 * 8 * 2.0
+    hops = 2 * 2 * 1 * layers.HOP_LATENCY_S
+    expected = 2 * 2 * 1.0 * activations / (layers.DEFAULT_PCIE_GBS * 1e9) + hops
+    assert layers.communication_seconds(split)[0] == pytest.approx(expected)
+
+
 def test_fused_attention_keeps_the_scores_on_chip_and_training_triples_the_flops():
     eager, fused, training = (layers.step_work(frame(TINY_TRANSFORMER, **extra))["attention"]
                               for extra in ({}, {"compiled": True}, {"mode": "training"}))

@@ -26,6 +26,7 @@ import pandas as pd
 from predictive_performance.modeling.features import (
     coalesce,
     frame_matmul_peak_tflops,
+    items_are_tokens,
     numeric_column,
     positions,
     text_column,
@@ -66,6 +67,10 @@ CONV_ELEMENTWISE_PASSES = 4.0
 # multiply-adds into ~1.9 G output elements, a third of them 128 channels at full resolution.
 UNSPLIT_FAN_IN = 2500.0
 LM_HEAD_TYPES: tuple[str, ...] = ("text_generation", "text2text_generation")  # models that end in a vocabulary projection
+# A generated token's context without a sequence length (a chat prompt and its answer), at most the model's
+# own limit; its cache stays in 16-bit under weight-only quantisation (vLLM's ``kv_cache_dtype=auto``).
+DEFAULT_CONTEXT_TOKENS = 2048.0
+MIN_KV_BYTES = 2.0
 
 # Interconnect bandwidth per device (GB/s, one direction), as no catalog column states it: NVLink
 # (SXM / NVL / superchip parts), AMD Infinity Fabric (OAM parts), TPU ICI by architecture; every
@@ -129,6 +134,22 @@ def splits_batch(frame: pd.DataFrame) -> np.ndarray:
     return np.isin(text_column(frame, "parallelism"), SPLIT_PARALLELISMS) & (devices > 1)
 
 
+def context_tokens(frame: pd.DataFrame) -> np.ndarray:
+    """Tokens a generated token attends to and its KV cache holds: the row's sequence length, else
+    ``DEFAULT_CONTEXT_TOKENS`` up to the model's maximum."""
+    limit = coalesce(numeric_column(frame, "max_sequence_length"), np.inf)
+    return coalesce(numeric_column(frame, "sequence_length"), np.fmin(DEFAULT_CONTEXT_TOKENS, limit))
+
+
+def step_tokens(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(new tokens per sequence in one step, tokens each attends over). A static batch runs every
+    sequence whole, its sequence length (else the catalog's reference) both; a generated token
+    (``features.items_are_tokens``) is one decode step, one new token over ``context_tokens``."""
+    seq = coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length"))
+    decoding = items_are_tokens(frame)
+    return np.where(decoding, 1.0, seq), np.where(decoding, context_tokens(frame), seq)
+
+
 def transformer_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.ndarray) -> Work:
     """Per-kind work of one step of a transformer from its config, ``batch`` sequences per device,
     its weights read ``weight_reads`` times (training: forward, backward and the gradients).
@@ -136,31 +157,34 @@ def transformer_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.nd
     Linear layers do 2 FLOPs per weight and token and read every weight once per step; the weights
     are the larger of the active non-embedding parameters and what the config implies (ALBERT
     shares one layer's weights across all of them; gated MLPs and experts add weights the config's
-    two MLP matrices miss).
+    two MLP matrices miss). A decode step (``step_tokens``) runs one new token per sequence whose
+    attention reads the keys and values of its whole context from the KV cache.
     """
     layers, hidden = numeric_column(frame, "num_layers"), numeric_column(frame, "hidden_size")
     heads = numeric_column(frame, "num_heads")
     intermediate = coalesce(numeric_column(frame, "intermediate_size"), 4.0 * hidden)
     kv_share = coalesce(numeric_column(frame, "num_kv_heads"), heads) / heads
     vocab = np.nan_to_num(numeric_column(frame, "vocab_size"), nan=0.0)
-    seq = coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length"))
+    queries, context = step_tokens(frame)
     pb = numeric_column(frame, "precision_bytes")
     params = coalesce(numeric_column(frame, "active_parameters_million"), numeric_column(frame, "parameters_million")) * 1e6
     from_config = layers * (2.0 * hidden**2 * (1.0 + kv_share) + 2.0 * hidden * intermediate)
     weights = np.fmax(params - vocab * hidden, from_config)
-    tokens = batch * seq
+    tokens = batch * queries
     factor = _factor(frame)
     fused = numeric_column(frame, "compiled") > 0
 
     linear_activations = layers * tokens * (6.0 * hidden + 2.0 * hidden * kv_share + 2.0 * intermediate)
-    scores = np.where(fused, 0.0, SCORE_PASSES * batch * layers * heads * seq**2)
+    scores = np.where(fused, 0.0, SCORE_PASSES * batch * layers * heads * queries * context)
+    cached = np.where(items_are_tokens(frame), 2.0 * batch * layers * context * hidden * kv_share, 0.0)
     elementwise = layers * tokens * (ELEMENTWISE_HIDDEN_PASSES * hidden + ELEMENTWISE_INTERMEDIATE_PASSES * intermediate)
     head = np.isin(text_column(frame, "model_type"), LM_HEAD_TYPES) * vocab * hidden
     zero = np.zeros(len(frame))
     return {
         "linear": (factor * 2.0 * weights * tokens, pb * (weight_reads * weights + factor * linear_activations)),
-        "attention": (factor * 4.0 * batch * layers * seq**2 * hidden,
-                      factor * pb * (scores + 4.0 * layers * tokens * hidden)),
+        "attention": (factor * 4.0 * batch * layers * queries * context * hidden,
+                      factor * pb * (scores + 4.0 * layers * tokens * hidden)
+                      + cached * np.fmax(pb, MIN_KV_BYTES)),
         "elementwise": (zero, factor * pb * elementwise * np.where(fused, FUSED_ELEMENTWISE_SHARE, 1.0)),
         "embedding": (factor * 2.0 * head * tokens,
                       pb * (weight_reads * head + factor * tokens * (2.0 * hidden + vocab * (head > 0)))),
@@ -275,7 +299,7 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     layer and pass, (n-1)/n of it leaving the device; pipeline parallelism sends the activations
     across each stage boundary. Data-parallel inference exchanges nothing. Split parallelisms'
     batch is the whole batch (``SPLIT_PARALLELISMS``), and each of their collectives adds n - 1
-    hops of ``HOP_LATENCY_S``. Activations are batch x tokens x ``hidden_width``.
+    hops of ``HOP_LATENCY_S``. Activations are batch x new tokens (``step_tokens``) x ``hidden_width``.
     """
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
     parallelism = pd.Series(text_column(frame, "parallelism")).fillna("data").to_numpy()
@@ -285,9 +309,9 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     gradients = ring * np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0) * pb
     split = splits_batch(frame)
     batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0) * np.where(split, 1.0, devices)
-    seq = np.nan_to_num(coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length")), nan=1.0)
+    queries = np.nan_to_num(step_tokens(frame)[0], nan=1.0)
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
-    activations = batch * seq * np.nan_to_num(hidden_width(frame), nan=0.0) * pb
+    activations = batch * queries * np.nan_to_num(hidden_width(frame), nan=0.0) * pb
     passes = np.where(training, 2.0, 1.0) * forward_passes(frame)
     all_to_all = COLLECTIVES_PER_LAYER["sequence"] * layers * (devices - 1.0) / np.fmax(devices, 1.0) ** 2 * activations
     moved = np.select(

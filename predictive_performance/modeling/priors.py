@@ -18,7 +18,14 @@ import pandas as pd
 from predictive_performance.modeling.features import coalesce, frame_matmul_peak_tflops, text_column
 from predictive_performance.modeling.features import numeric_column as column_values
 from predictive_performance.modeling.layers import (
-    DEFAULT_LAYERS, MATMUL_KINDS, splits_batch, step_seconds, step_work, unsplit_work,
+    DEFAULT_LAYERS,
+    MATMUL_KINDS,
+    MIN_KV_BYTES,
+    context_tokens,
+    splits_batch,
+    step_seconds,
+    step_work,
+    unsplit_work,
 )
 
 MB = 1048576.0
@@ -42,11 +49,6 @@ VIT_PATCH = 16  # a vision transformer without a sequence length: (image / 16)^2
 # (ResNet-18) forward FLOPs per stored element; 50 sits between them in log space.
 FLOPS_PER_STORED_ACTIVATION = 50.0
 
-# Generative serving without a sequence length: the context one sequence's cache holds (chat prompt
-# and answer), at most the model's own limit. Weight-only quantisation (int8, fp8, fp4, int4) leaves
-# the cache in 16-bit, as vLLM's default ``kv_cache_dtype=auto`` does.
-DEFAULT_CONTEXT_TOKENS = 2048.0
-MIN_KV_BYTES = 2.0
 GENERATIVE_TYPES: tuple[str, ...] = ("text_generation", "text2text_generation")
 
 # Memory no configuration term explains. The local runner counts from just before the model loads
@@ -112,8 +114,7 @@ def kv_cache_bytes(frame: pd.DataFrame) -> np.ndarray:
     heads = column_values(frame, "num_heads")
     kv_heads = coalesce(column_values(frame, "num_kv_heads"), heads)
     head_dim = column_values(frame, "hidden_size") / heads
-    context = np.fmin(DEFAULT_CONTEXT_TOKENS, coalesce(column_values(frame, "max_sequence_length"), np.inf))
-    tokens = coalesce(column_values(frame, "sequence_length"), context)
+    tokens = context_tokens(frame)
     batch = coalesce(column_values(frame, "batch_size"), 1.0)
     kv_bytes = np.fmax(column_values(frame, "precision_bytes"), MIN_KV_BYTES)
     cache = 2.0 * column_values(frame, "num_layers") * kv_heads * head_dim * tokens * batch * kv_bytes / _shards(frame)

@@ -93,13 +93,14 @@ def test_a_device_with_twice_the_rate_takes_less_time():
 
 
 def test_a_compute_bound_step_follows_the_rate_and_a_memory_bound_one_the_bandwidth():
-    # a large batch of a wide conv net is compute bound; one token through a wide transformer reads its weights
+    # a large batch of a wide conv net is compute bound; one token through a wide transformer reads its weights.
+    # Compute and memory time add, so each gains most of a doubling of what binds it, not all of it.
     wide = {**TINY_TRANSFORMER, "hidden_size": 4096, "intermediate_size": 16384, "num_heads": 32, "num_kv_heads": 32,
             "num_layers": 4, "parameters_million": 10000.0, "sequence_length": 1}
     for model, batch, follows, ignores in ((WIDE_CONV_NET, 64, "rate", "bandwidth"), (wide, 1, "bandwidth", "rate")):
         base, by_follows, by_ignores = _seconds(model, {**model, **_faster(**{follows: 2.0})},
                                                 {**model, **_faster(**{ignores: 2.0})}, batch_size=batch)
-        assert base / by_follows == pytest.approx(2.0, rel=0.1), follows
+        assert 1.75 < base / by_follows <= 2.0, follows
         assert base / by_ignores < 1.1, ignores
 
 
@@ -182,9 +183,13 @@ def test_a_sequence_parallel_split_divides_the_denoiser_but_not_the_unsplit_part
     seconds, _ = layers.step_seconds(rows)
     fixed = layers.communication_seconds(rows) + layers.STEP_OVERHEAD_S_PER_LAYER * 25 * 20
 
-    def at_roofs(flops: float, fan_in: float) -> float:  # the convolutions' compute + the norms' and activations' bytes
-        return flops / 125e12 + flops / (2 * fan_in) * layers.CONV_ELEMENTWISE_PASSES * 2 / 900e9
+    def at_roofs(flops: float, fan_in: float, weights: float) -> float:
+        """The convolutions' compute + their weights' and the activations' bytes, written and read by every layer
+        and by the norms and activation functions after it."""
+        passes = layers.CONV_ACTIVATION_PASSES + layers.CONV_ELEMENTWISE_PASSES
+        return flops / 125e12 + (weights + flops / (2 * fan_in) * passes) * 2 / 900e9
 
     fan_in = np.sqrt(1e9 / 25)
-    denoiser, unsplit, whole = at_roofs(4 * 8e11, fan_in), at_roofs(4 * 2e11, layers.UNSPLIT_FAN_IN), at_roofs(4e12, fan_in)
+    denoiser, whole = at_roofs(4 * 8e11, fan_in, 1e9), at_roofs(4e12, fan_in, 1e9)
+    unsplit = at_roofs(4 * 2e11, layers.UNSPLIT_FAN_IN, 0.0)  # a VAE's weights are left out
     assert seconds - fixed == pytest.approx([denoiser + unsplit, denoiser / 8 + unsplit, whole / 8], rel=1e-3)

@@ -10,9 +10,9 @@ dbt marks them ``is_implausible`` and leaves them out of ``marts.training_featur
 The *physics* formulation fits the same kind of efficiency against a reference that holds for
 devices in general (``PHYSICS_REFERENCES``, where a metric has one): the time of one step is the
 sum over layer kinds (linear, attention, normalisation and elementwise, embedding, convolution;
-``layers``) of the larger of compute time at the rate that kind reaches at the precision (TF32
-tensor cores for fp32 convolutions on Ampere and later, ``features.matmul_peak_tflops``) and memory
-time at the bandwidth, plus a launch and framework overhead per step that dominates small batches,
+``layers``) of compute time at the rate that kind reaches at the precision (TF32 tensor cores
+for fp32 convolutions on Ampere and later, ``features.matmul_peak_tflops``) plus memory time at the
+bandwidth, plus a launch and framework overhead per step that dominates small batches,
 plus on several devices the time spent communicating. Against the catalog's FP32 peak an A100's
 fp32 rows sit at 1.2-1.9x "the roof" and a Volta's at 0.5x, a gap the trees must otherwise learn
 per architecture and cannot carry to an unseen one. *physics_totals* is the earlier form for time:

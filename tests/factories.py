@@ -107,17 +107,17 @@ def simulate_workloads(models: pd.DataFrame, hardware: pd.DataFrame) -> pd.DataF
         workload="static_batch", task=None, latency_kind="batch", power_scope="accelerators", source="sim-static",
         power_w=static["tdp_w"] * (0.35 + 0.5 * batch / (batch + 4.0)) * np.exp(rng.normal(0.0, 0.04, len(static))),
     )
-    serving = _llm_grid(models, hardware, SERVING_CAPS, ["bf16"])
+    serving = _llm_grid(models, hardware, SERVING_CAPS, ["bf16"], "serving")
     cap = serving["batch_size"].to_numpy(dtype=float)
     tokens = 0.02 * serving["roofline_throughput"] * cap / (cap + 16.0) * np.exp(rng.normal(0.0, 0.05, len(serving)))
     serving = serving.assign(
-        workload="serving", task="lm-arena-chat", latency_kind="token", power_scope="accelerators",
+        task="lm-arena-chat", latency_kind="token", power_scope="accelerators",
         source="sim-serving", throughput=tokens, latency_ms=1000.0 * cap / tokens,
         power_w=serving["tdp_w"] * (0.5 + 0.4 * cap / (cap + 16.0)) * np.exp(rng.normal(0.0, 0.04, len(serving))),
     )
-    offline = _llm_grid(models, hardware, [None], ["fp16", "bf16"])
+    offline = _llm_grid(models, hardware, [None], ["fp16", "bf16"], "offline")
     offline = offline.assign(
-        workload="offline", task="llama2-70b-99", latency_kind=None, power_scope="system", source="sim-offline",
+        task="llama2-70b-99", latency_kind=None, power_scope="system", source="sim-offline",
         throughput=0.25 * offline["roofline_throughput"] * np.exp(rng.normal(0.0, 0.05, len(offline))),
         power_w=(0.85 * offline["tdp_w"] + HOST_POWER_W) * np.exp(rng.normal(0.0, 0.03, len(offline))),
     )
@@ -126,12 +126,16 @@ def simulate_workloads(models: pd.DataFrame, hardware: pd.DataFrame) -> pd.DataF
     return frame
 
 
-def _llm_grid(models: pd.DataFrame, hardware: pd.DataFrame, batches: list, precisions: list[str]) -> pd.DataFrame:
+def _llm_grid(
+    models: pd.DataFrame, hardware: pd.DataFrame, batches: list, precisions: list[str], workload: str
+) -> pd.DataFrame:
+    """LLM configurations under ``workload``, with the roofline dbt gives them (an item is a generated token)."""
     grid = pd.MultiIndex.from_product(
         [LLMS, MEASURED, precisions, batches, ["inference"]],
         names=["model_name", "hardware_name", "precision", "batch_size", "mode"],
     ).to_frame(index=False)
     grid["batch_size"] = pd.to_numeric(grid["batch_size"])
+    grid["workload"] = workload
     frame = workload_features(grid, models, hardware)
     frame["load_id"] = "20260101T000000000000Z-workload-tests"
     return frame

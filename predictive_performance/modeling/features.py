@@ -414,7 +414,6 @@ def add_roofline(frame: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         per_input = mode_factor * (params * 1e6 * precision_bytes / batch + activations)
         bytes_per_item = np.where(tokens_out, active * precision_bytes / batch, per_input)
-    with np.errstate(divide="ignore", invalid="ignore"):
         compute_roof = peak * 1e12 * devices / flops
         memory_roof = numeric_column(frame, "memory_bandwidth_gbs") * 1e9 * devices / bytes_per_item
         out = frame.assign(

@@ -3,7 +3,8 @@ bound they break, kept in marts.fct_benchmark_results and left out of marts.trai
 
 One module-scoped `dbt build` on a warehouse that ingested, through the real importer path, normal
 rows next to impossible ones: a throughput far above the compute roof, a peak memory above the
-device's memory, and a per-token latency shorter than reading the weights once allows.
+device's memory, a per-token latency shorter than reading the weights once allows, and eight devices
+claiming three times the linear scaling of one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ BERT_CPU = dict(model_name="bert-base-uncased", hardware_platform="cpu", hardwar
                 mode="inference", sequence_length=128)
 LLAMA_SERVING = dict(model_name="llama-2-7b", hardware_platform="cuda", hardware_name=H100, precision="bf16",
                      mode="inference", workload="serving", task="lm-arena-chat", batch_size=64, latency_kind="token")
+RESNET_TRAINING = dict(model_name="resnet-50", hardware_platform="cuda", hardware_name=H100, precision="fp16",
+                       mode="training", batch_size=256, image_size=224, parallelism="data")
 
 # source_row -> row; the compute roof of bert-base at 128 tokens on the 2-vCPU slice is ~14 items/s
 ROWS = {
@@ -37,9 +40,13 @@ ROWS = {
     5: dict(BERT_CPU, batch_size=1, throughput=1e12),
     6: dict(BERT_CPU, batch_size=8, throughput=6.0, memory_mb=10 * 24 * 1024.0),
     7: dict(LLAMA_SERVING, latency_ms=0.1),
+    # data-parallel training: 4 devices at 0.9x linear scaling, 8 claiming 3x (far below the compute roof)
+    8: dict(RESNET_TRAINING, num_devices=1, throughput=3000.0),
+    9: dict(RESNET_TRAINING, num_devices=4, throughput=4 * 3000.0 * 0.9),
+    10: dict(RESNET_TRAINING, num_devices=8, throughput=8 * 3000.0 * 3),
 }
-NORMAL = {1, 2, 3, 4}
-REASONS = {5: "compute roof", 6: "device memory", 7: "per-token latency"}
+NORMAL = {1, 2, 3, 4, 8, 9}
+REASONS = {5: "compute roof", 6: "device memory", 7: "per-token latency", 10: "linear scaling of one device"}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +74,7 @@ def test_impossible_rows_are_flagged_with_the_bound_they_break(built: duckdb.Duc
     for row, bound in REASONS.items():
         assert bound in flags[row][1]
     assert "1e+12 items/s" in flags[5][1]  # the reason names the figures
+    assert "on 8 devices" in flags[10][1] and "3000 items/s" in flags[10][1]
 
 
 def test_training_features_keep_the_normal_rows_only(built: duckdb.DuckDBPyConnection) -> None:

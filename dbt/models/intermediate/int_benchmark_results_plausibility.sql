@@ -1,13 +1,19 @@
 -- The physical-plausibility gate: a row that claims more than its device can do is a wrong number,
 -- not a fast device. It stays in fct_benchmark_results with is_implausible and the reason (naming
--- the bound and the figures) and is left out of training_features. Three bounds, each loosened by
--- var plausibility_margin because flops_per_item and the weights are per-model approximations:
+-- the bound and the figures) and is left out of training_features. Three bounds on the row alone,
+-- each loosened by var plausibility_margin because flops_per_item and the weights are per-model
+-- approximations:
 --   compute: throughput <= compute roof at the most generous rate the device has at the row's
 --            precision (fp32 may run on TF32 tensor cores; fp8 / fp4 fall back to the wider formats
 --            a device without them computes in) x margin;
 --   memory:  peak memory per device <= device memory x (1 + var plausibility_memory_margin);
 --   token:   a per-token latency >= the time to read the active weights once at the devices' full
---            bandwidth / margin.
+--            bandwidth / margin;
+-- and one against the row's single-device twin:
+--   scaling: a data-parallel static batch runs the same per-device batch on every device, so n
+--            devices do at most n times what one device does in the same configuration (the median
+--            of its single-device rows, var plausibility_scaling_group_by) x var
+--            plausibility_scaling_margin.
 -- A bound whose figures are missing (no spec, no batch) is not checked: such rows are not flagged.
 with
 
@@ -30,7 +36,11 @@ rates as (
             when precision = 'fp4'
                 then greatest(peak_fp4_tflops, peak_fp8_tflops, peak_bf16_tflops, peak_fp16_tflops, peak_fp32_tflops)
             when precision in ('int8', 'int4') then greatest(peak_int8_tops, peak_fp16_tflops, peak_fp32_tflops)
-        end as gate_peak_tflops
+        end as gate_peak_tflops,
+        case when workload = 'static_batch' and num_devices > 1 and coalesce(parallelism, 'data') = 'data'
+            then median(case when num_devices = 1 then throughput end)
+                over (partition by {{ var('plausibility_scaling_group_by') | join(', ') }})
+        end as single_device_throughput
     from roofline
 
 ),
@@ -46,7 +56,8 @@ bounds as (
             when latency_kind = 'token'
                 then active_parameters_million_or_all * 1e6 * precision_bytes
                     / (memory_bandwidth_gbs * 1e9 * num_devices) * 1000.0 / {{ var('plausibility_margin') }}
-        end as latency_lower_bound_ms
+        end as latency_lower_bound_ms,
+        single_device_throughput * num_devices * {{ var('plausibility_scaling_margin') }} as scaling_upper_bound
     from rates
 
 ),
@@ -69,6 +80,10 @@ checked as (
                 || ' over {:.4g} GB/s x {} devices',
                 latency_ms, {{ var('plausibility_margin') }}, active_parameters_million_or_all, precision_bytes,
                 memory_bandwidth_gbs, num_devices
+            ) end,
+            case when throughput > scaling_upper_bound then format(
+                'throughput {:.4g} items/s on {} devices above {}x the linear scaling of one device''s {:.4g} items/s',
+                throughput, num_devices, {{ var('plausibility_scaling_margin') }}, single_device_throughput
             ) end
         ) as reasons
     from bounds

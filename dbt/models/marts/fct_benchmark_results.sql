@@ -89,6 +89,8 @@ final as (
         results.throughput_upper_bound,
         results.memory_upper_bound_mb,
         results.latency_lower_bound_ms,
+        results.single_device_throughput,
+        results.scaling_upper_bound,
 
         -- flags
         results.throughput_imputed,

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictive_performance.modeling import layers
+from predictive_performance.modeling import layers, priors
+from predictive_performance.modeling.features import GENERATIVE_TYPES, items_are_tokens
 from predictive_performance.modeling.targets import physics_throughput
 
 DEVICE = {"hardware_name": "NVIDIA Tesla V100 PCIe 32GB", "architecture": "Volta", "peak_fp32_tflops": 15.7,
@@ -59,6 +60,18 @@ def test_a_generated_token_is_one_decode_step_over_its_cached_context():
     hops = 2 * 2 * 1 * layers.HOP_LATENCY_S
     expected = 2 * 2 * 1.0 * activations / (layers.DEFAULT_PCIE_GBS * 1e9) + hops
     assert layers.communication_seconds(split)[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("model_type", [*GENERATIVE_TYPES, "multimodal", "text_embedding"])
+def test_one_definition_decides_the_decode_step_the_cache_and_the_vocabulary_projection(model_type):
+    """A served autoregressive decoder times a decode step, holds a KV cache and ends in a vocabulary
+    projection; an encoder (CLIP is the catalog's ``multimodal`` type, BERT a text embedding) does none."""
+    serving = frame({**TINY_TRANSFORMER, "model_type": model_type, "workload": "serving"})
+    decodes = model_type in GENERATIVE_TYPES
+    assert bool(items_are_tokens(serving)[0]) is decodes
+    assert bool(priors.kv_cache_bytes(serving)[0] > 0) is decodes
+    head = 2 * 10 * 8  # FLOPs of the 10-word projection for the one new token
+    assert layers.step_work(serving)["embedding"][0][0] == pytest.approx(head if decodes else 0)
 
 
 def test_fused_attention_keeps_the_scores_on_chip_and_training_triples_the_flops():

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from predictive_performance.modeling.features import TOKEN_ITEM_TYPES
+from predictive_performance.modeling.features import GENERATIVE_TYPES
 from predictive_performance.modeling.layers import SPLIT_PARALLELISMS
 from predictive_performance.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 from predictive_performance.vocabulary import (
@@ -74,7 +74,7 @@ def test_dbt_vars_hold_the_vocabulary_categories():
     assert set(variables["power_scopes"]) == POWER_SCOPES
     assert set(variables["parallelisms"]) == PARALLELISMS
     assert tuple(variables["split_parallelisms"]) == SPLIT_PARALLELISMS  # dbt's imputation, the physics and derived
-    assert tuple(variables["token_item_model_types"]) == TOKEN_ITEM_TYPES  # dbt's roofline and features.add_roofline
+    assert tuple(variables["token_item_model_types"]) == GENERATIVE_TYPES  # dbt's roofline and features.add_roofline
     assert (variables["default_workload"], variables["default_latency_kind"]) == (DEFAULT_WORKLOAD, DEFAULT_LATENCY_KIND)
     assert tuple(variables["metric_columns"]) == metric_columns()  # the measures every row is validated on
     assert variables["precision_aliases"] == PRECISION_ALIASES

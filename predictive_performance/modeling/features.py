@@ -94,10 +94,12 @@ _NUMERIC: tuple[tuple[str, str, str], ...] = (
 # low next to an A100's.
 TF32_ARCHITECTURES: frozenset[str] = frozenset({"Ampere", "Ada Lovelace", "Hopper", "Blackwell"})
 
-# Model types whose item under a serving or MLPerf workload is one generated token (one decode step:
-# 2 FLOPs per active parameter, the weights read once per step for the whole batch); dbt's var
-# ``token_item_model_types`` holds the same list.
-TOKEN_ITEM_TYPES: tuple[str, ...] = ("text_generation", "multimodal")
+# Autoregressive decoders (vision-language models among them: the catalog types them text_generation;
+# its ``multimodal`` type is CLIP, an encoder). They end in a vocabulary projection, hold a KV cache
+# while they generate, and under a serving or MLPerf workload their item is one generated token (one
+# decode step: 2 FLOPs per active parameter, the weights read once per step for the whole batch); dbt's
+# var ``token_item_model_types`` holds the same list.
+GENERATIVE_TYPES: tuple[str, ...] = ("text_generation", "text2text_generation")
 
 # Ratios that a tree cannot form from single columns: machine balance (FLOP per byte the device
 # can sustain), how far the workload sits from the ridge point, the tensor-core speed-up at the
@@ -363,13 +365,13 @@ def workload_features(configs: pd.DataFrame, models: pd.DataFrame, hardware: pd.
 
 
 def items_are_tokens(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose throughput counts generated tokens: inference of a ``TOKEN_ITEM_TYPES`` model under any
+    """Rows whose throughput counts generated tokens: inference of a ``GENERATIVE_TYPES`` model under any
     workload but a static batch (``int_benchmark_results_roofline.sql``'s ``item_is_token``)."""
     workload = text_column(frame, "workload")
     return (
         (text_column(frame, "mode") == "inference")
         & pd.notna(workload) & (workload != DEFAULT_WORKLOAD)
-        & np.isin(text_column(frame, "model_type"), TOKEN_ITEM_TYPES)
+        & np.isin(text_column(frame, "model_type"), GENERATIVE_TYPES)
     )
 
 

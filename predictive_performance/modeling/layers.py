@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling.features import (
+    GENERATIVE_TYPES,
     coalesce,
     frame_matmul_peak_tflops,
     items_are_tokens,
@@ -71,7 +72,6 @@ CONV_ELEMENTWISE_PASSES = 4.0
 # a VAE decoder's 3x3 convolutions over 128-512 channels: a KL-f8 decoder at 1024x1024 does ~4.9 T
 # multiply-adds into ~1.9 G output elements, a third of them 128 channels at full resolution.
 UNSPLIT_FAN_IN = 2500.0
-LM_HEAD_TYPES: tuple[str, ...] = ("text_generation", "text2text_generation")  # models that end in a vocabulary projection
 # A generated token's context without a sequence length (a chat prompt and its answer), at most the model's
 # own limit; its cache stays in 16-bit under weight-only quantisation (vLLM's ``kv_cache_dtype=auto``).
 DEFAULT_CONTEXT_TOKENS = 2048.0
@@ -183,7 +183,7 @@ def transformer_work(frame: pd.DataFrame, batch: np.ndarray, weight_reads: np.nd
     scores = np.where(fused, 0.0, SCORE_PASSES * batch * layers * heads * queries * context)
     cached = np.where(items_are_tokens(frame), 2.0 * batch * layers * context * hidden * kv_share, 0.0)
     elementwise = layers * tokens * (ELEMENTWISE_HIDDEN_PASSES * hidden + ELEMENTWISE_INTERMEDIATE_PASSES * intermediate)
-    head = np.isin(text_column(frame, "model_type"), LM_HEAD_TYPES) * vocab * hidden
+    head = np.isin(text_column(frame, "model_type"), GENERATIVE_TYPES) * vocab * hidden
     zero = np.zeros(len(frame))
     return {
         "linear": (factor * 2.0 * weights * tokens, pb * (weight_reads * weights + factor * linear_activations)),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from predictive_performance.modeling.features import coalesce, frame_matmul_peak_tflops, text_column
+from predictive_performance.modeling.features import GENERATIVE_TYPES, coalesce, frame_matmul_peak_tflops, text_column
 from predictive_performance.modeling.features import numeric_column as column_values
 from predictive_performance.modeling.layers import (
     DEFAULT_LAYERS,
@@ -48,8 +48,6 @@ VIT_PATCH = 16  # a vision transformer without a sequence length: (image / 16)^2
 # The local runner's training rows (224 px, fp32) need 23 (MobileNet-V2, EfficientNet-B0) to 330
 # (ResNet-18) forward FLOPs per stored element; 50 sits between them in log space.
 FLOPS_PER_STORED_ACTIVATION = 50.0
-
-GENERATIVE_TYPES: tuple[str, ...] = ("text_generation", "text2text_generation")
 
 # Memory no configuration term explains. The local runner counts from just before the model loads
 # (the framework's import is not in ``memory_mb``), so on a CPU what remains is the runtime's own

@@ -158,6 +158,22 @@ def test_a_sequence_parallel_batch_is_split_and_each_layer_waits_on_its_collecti
     assert small_split > small  # little work per device: the hops cost more than the split saves
 
 
+def test_an_expert_parallel_decode_step_splits_the_experts_over_the_devices_like_tensor_parallelism():
+    """vLLM's expert parallelism: every device sees the whole batch and holds 1/n of the experts, beside
+    tensor-parallel attention, so a step is the tensor-parallel one, not n data-parallel replicas'."""
+    decode = {**TINY_TRANSFORMER, "workload": "serving", "parameters_million": 10000.0, "num_layers": 24,
+              "hidden_size": 2048, "batch_size": 64}
+    split = {"num_devices": 8}
+    rows = frame({**decode, **split, "parallelism": "expert"}, {**decode, **split, "parallelism": "tensor"},
+                 {**decode, **split, "parallelism": "data"}, decode)
+    (expert, tensor, _, alone), items = layers.step_seconds(rows)
+    assert list(items) == [64, 64, 8 * 64, 64]  # data parallelism runs eight batches of 64, the others one
+    assert expert == pytest.approx(tensor)
+    communication = layers.communication_seconds(rows)
+    assert communication[0] == pytest.approx(communication[1]) and communication[0] > 0
+    assert expert < alone / 2  # an eighth of the 20 GB of weights read per device, though the exchanges cost
+
+
 def test_a_model_without_a_hidden_size_has_the_width_its_weights_per_layer_imply():
     # FLUX.1's denoiser: 12 B weights in 57 blocks of about 12 h^2 each; a stated hidden size wins
     flux = {"parameters_million": 12000.0, "num_layers": 57}

@@ -90,12 +90,15 @@ PCIE_GBS: dict[str, float] = {
 }
 DEFAULT_PCIE_GBS = 16.0
 # Parallelisms that split one batch over the devices: each device sees the whole batch (``batch_size``)
-# and does 1/n of its work (tensor: of every layer's weights; sequence: of every item's tokens), so a
-# step handles ``batch_size`` items, pays the whole launch overhead and waits on collectives per layer.
-SPLIT_PARALLELISMS: tuple[str, ...] = ("tensor", "sequence")
+# and does 1/n of its work (tensor: of every layer's weights; expert: of the experts' weights, beside
+# tensor-parallel attention as vLLM runs it; sequence: of every item's tokens), so a step handles
+# ``batch_size`` items, pays the whole launch overhead and waits on collectives per layer.
+SPLIT_PARALLELISMS: tuple[str, ...] = ("tensor", "expert", "sequence")
 # Collectives per layer and pass: tensor parallelism all-reduces twice (attention and MLP outputs);
-# Ulysses sequence parallelism exchanges queries, keys, values and the output (four all-to-alls).
-COLLECTIVES_PER_LAYER: dict[str, float] = {"tensor": 2.0, "sequence": 4.0}
+# expert parallelism exchanges the activations twice as well (the attention output's all-reduce, then
+# the tokens sent to their experts' devices and back); Ulysses sequence parallelism exchanges queries,
+# keys, values and the output (four all-to-alls).
+COLLECTIVES_PER_LAYER: dict[str, float] = {"tensor": 2.0, "expert": 2.0, "sequence": 4.0}
 # A collective over n devices takes n - 1 hops, each with a fixed latency whatever its size (NCCL's
 # small-message latency is a few microseconds per hop), so small per-device shards stop scaling.
 HOP_LATENCY_S = 5e-6
@@ -299,8 +302,8 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     """Seconds one step spends communicating across ``num_devices`` (0 on one device).
 
     Data-parallel training (the default on several devices) all-reduces the gradients, a ring's
-    2 (n-1)/n x parameters x bytes; tensor parallelism all-reduces each layer's activations twice
-    per pass; Ulysses sequence parallelism all-to-alls each device's 1/n of them four times per
+    2 (n-1)/n x parameters x bytes; tensor and expert parallelism exchange each layer's activations
+    twice per pass, a ring's volume each; Ulysses sequence parallelism all-to-alls each device's 1/n of them four times per
     layer and pass, (n-1)/n of it leaving the device; pipeline parallelism sends the activations
     across each stage boundary. Data-parallel inference exchanges nothing. Split parallelisms'
     batch is the whole batch (``SPLIT_PARALLELISMS``), and each of their collectives adds n - 1
@@ -319,13 +322,13 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     activations = batch * queries * np.nan_to_num(hidden_width(frame), nan=0.0) * pb
     passes = np.where(training, 2.0, 1.0) * forward_passes(frame)
     all_to_all = COLLECTIVES_PER_LAYER["sequence"] * layers * (devices - 1.0) / np.fmax(devices, 1.0) ** 2 * activations
+    per_layer = np.select([parallelism == kind for kind in COLLECTIVES_PER_LAYER], list(COLLECTIVES_PER_LAYER.values()), 0.0)
     moved = np.select(
-        [parallelism == "tensor", parallelism == "sequence", parallelism == "pipeline", training],
-        [passes * COLLECTIVES_PER_LAYER["tensor"] * layers * ring * activations, passes * all_to_all,
+        [np.isin(parallelism, ("tensor", "expert")), parallelism == "sequence", parallelism == "pipeline", training],
+        [passes * per_layer * layers * ring * activations, passes * all_to_all,
          passes * (devices - 1.0) * activations, gradients],
         default=0.0,
     )
-    per_layer = np.select([parallelism == kind for kind in COLLECTIVES_PER_LAYER], list(COLLECTIVES_PER_LAYER.values()), 0.0)
     collectives = np.where(split, passes * layers * per_layer, 0.0)
     seconds = np.nan_to_num(moved, nan=0.0) / (interconnect_gbs(frame) * 1e9) + collectives * (devices - 1.0) * HOP_LATENCY_S
     return np.where(devices > 1, seconds, 0.0)

@@ -37,7 +37,7 @@ rates as (
                 then greatest(peak_fp4_tflops, peak_fp8_tflops, peak_bf16_tflops, peak_fp16_tflops, peak_fp32_tflops)
             when precision in ('int8', 'int4') then greatest(peak_int8_tops, peak_fp16_tflops, peak_fp32_tflops)
         end as gate_peak_tflops,
-        case when workload = 'static_batch' and num_devices > 1 and coalesce(parallelism, 'data') = 'data'
+        case when workload = '{{ var("default_workload") }}' and num_devices > 1 and coalesce(parallelism, 'data') = 'data'
             then median(case when num_devices = 1 then throughput end)
                 over (partition by {{ var('plausibility_scaling_group_by') | join(', ') }})
         end as single_device_throughput

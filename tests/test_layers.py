@@ -8,7 +8,7 @@ import pytest
 
 from predictive_performance.modeling import layers, priors
 from predictive_performance.modeling.features import GENERATIVE_TYPES, items_are_tokens
-from predictive_performance.modeling.targets import physics_throughput
+from predictive_performance.modeling.targets import physics_throughput, roofline_batch_time, totals_batch_time
 
 DEVICE = {"hardware_name": "NVIDIA Tesla V100 PCIe 32GB", "architecture": "Volta", "peak_fp32_tflops": 15.7,
           "peak_fp16_tflops": 125.0, "peak_tflops_at_precision": 125.0, "memory_bandwidth_gbs": 900.0}
@@ -172,6 +172,17 @@ def test_an_expert_parallel_decode_step_splits_the_experts_over_the_devices_like
     communication = layers.communication_seconds(rows)
     assert communication[0] == pytest.approx(communication[1]) and communication[0] > 0
     assert expert < alone / 2  # an eighth of the 20 GB of weights read per device, though the exchanges cost
+
+
+def test_a_split_batch_is_one_batch_in_every_reference_of_its_step_time():
+    """Eight data-parallel devices each run a batch of 64; eight tensor-parallel ones share one. At the
+    same roof of all eight devices, the shared batch's ideal step is an eighth of the replicas'."""
+    rows = frame(*({**TINY_TRANSFORMER, "parallelism": kind} for kind in ("data", "tensor")), batch_size=64,
+                 num_devices=8, roofline_throughput=6400.0, bytes_per_item=1e6)
+    assert list(layers.items_per_step(rows)) == [512, 64]
+    assert roofline_batch_time(rows) == pytest.approx([80.0, 10.0])  # ms: 512 and 64 items at 6,400 items/s
+    data, tensor = totals_batch_time(rows) - 1000.0 * layers.STEP_OVERHEAD_S_PER_LAYER * 2
+    assert tensor == pytest.approx(data / 8)
 
 
 def test_a_model_without_a_hidden_size_has_the_width_its_weights_per_layer_imply():

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance import vocabulary
-from predictive_performance.modeling.layers import splits_batch
+from predictive_performance.modeling.layers import items_per_step
 from predictive_performance.modeling.partitions import row_partitions
 from predictive_performance.modeling.targets import column_values
 
@@ -59,10 +59,8 @@ class Derivation:
 
     def convert(self, frame: pd.DataFrame, value: np.ndarray) -> np.ndarray:
         """The metric's value for a source value (and back: the conversion is its own inverse)."""
-        devices = np.nan_to_num(column_values(frame, "num_devices"), nan=1.0)
-        items = column_values(frame, "batch_size") * np.where(splits_batch(frame), 1.0, devices)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return 1000.0 * items / np.asarray(value, dtype=float)
+            return 1000.0 * items_per_step(frame) / np.asarray(value, dtype=float)
 
     def convert_figures(self, frame: pd.DataFrame, figures: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each figure (``pred``, ``lower``, ``upper``, a baseline, ...) converted; ``lower`` and ``upper`` swap

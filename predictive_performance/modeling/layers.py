@@ -142,6 +142,13 @@ def splits_batch(frame: pd.DataFrame) -> np.ndarray:
     return np.isin(text_column(frame, "parallelism"), SPLIT_PARALLELISMS) & (devices > 1)
 
 
+def items_per_step(frame: pd.DataFrame) -> np.ndarray:
+    """Items one step of all the devices handles: ``batch_size`` per device, or the one batch a split
+    parallelism shares (``splits_batch``); NaN where the system chose the batch."""
+    devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
+    return numeric_column(frame, "batch_size") * np.where(splits_batch(frame), 1.0, devices)
+
+
 def context_tokens(frame: pd.DataFrame) -> np.ndarray:
     """Tokens a generated token attends to and its KV cache holds: the row's sequence length, else
     ``DEFAULT_CONTEXT_TOKENS`` up to the model's maximum."""

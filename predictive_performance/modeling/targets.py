@@ -32,7 +32,12 @@ import pandas as pd
 
 from predictive_performance.modeling.features import frame_matmul_peak_tflops
 from predictive_performance.modeling.features import numeric_column as column_values
-from predictive_performance.modeling.layers import DEFAULT_LAYERS, STEP_OVERHEAD_S_PER_LAYER, step_seconds
+from predictive_performance.modeling.layers import (
+    DEFAULT_LAYERS,
+    STEP_OVERHEAD_S_PER_LAYER,
+    items_per_step,
+    step_seconds,
+)
 from predictive_performance.modeling.priors import memory_prior_mb, power_prior_w
 from predictive_performance.vocabulary import Metric, metric
 
@@ -49,8 +54,8 @@ def roofline_throughput(frame: pd.DataFrame) -> np.ndarray:
 
 
 def roofline_batch_time(frame: pd.DataFrame) -> np.ndarray:
-    """Milliseconds one batch takes on all devices at the roofline."""
-    return 1000.0 * column_values(frame, "batch_size") * _devices(frame) / column_values(frame, "roofline_throughput")
+    """Milliseconds one step of all devices (``layers.items_per_step``) takes at the roofline."""
+    return 1000.0 * items_per_step(frame) / column_values(frame, "roofline_throughput")
 
 
 def weights_memory(frame: pd.DataFrame) -> np.ndarray:
@@ -80,7 +85,7 @@ def totals_step_time(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         compute = column_values(frame, "flops_per_item") / (frame_matmul_peak_tflops(frame) * 1e12 * devices)
         memory = column_values(frame, "bytes_per_item") / (column_values(frame, "memory_bandwidth_gbs") * 1e9 * devices)
     batch = column_values(frame, "batch_size")
-    items = np.where(np.isnan(batch), 1.0, batch * devices)
+    items = np.where(np.isnan(batch), 1.0, items_per_step(frame))
     layers = np.nan_to_num(column_values(frame, "num_layers"), nan=DEFAULT_LAYERS)
     training = (frame["mode"].astype("object").to_numpy() == "training") if "mode" in frame.columns else False
     overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * np.where(training, 3.0, 1.0))

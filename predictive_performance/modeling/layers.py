@@ -142,11 +142,12 @@ def splits_batch(frame: pd.DataFrame) -> np.ndarray:
     return np.isin(text_column(frame, "parallelism"), SPLIT_PARALLELISMS) & (devices > 1)
 
 
-def items_per_step(frame: pd.DataFrame) -> np.ndarray:
-    """Items one step of all the devices handles: ``batch_size`` per device, or the one batch a split
-    parallelism shares (``splits_batch``); NaN where the system chose the batch."""
+def items_per_step(frame: pd.DataFrame, batch: np.ndarray | None = None) -> np.ndarray:
+    """Items one step of all the devices handles: ``batch`` (default ``batch_size``) per device, or the one
+    batch a split parallelism shares (``splits_batch``); NaN where the batch is unknown."""
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
-    return numeric_column(frame, "batch_size") * np.where(splits_batch(frame), 1.0, devices)
+    batch = numeric_column(frame, "batch_size") if batch is None else batch
+    return batch * np.where(splits_batch(frame), 1.0, devices)
 
 
 def context_tokens(frame: pd.DataFrame) -> np.ndarray:
@@ -310,8 +311,8 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
 
     Data-parallel training (the default on several devices) all-reduces the gradients, a ring's
     2 (n-1)/n x parameters x bytes; tensor and expert parallelism exchange each layer's activations
-    twice per pass, a ring's volume each; Ulysses sequence parallelism all-to-alls each device's 1/n of them four times per
-    layer and pass, (n-1)/n of it leaving the device; pipeline parallelism sends the activations
+    twice per pass, a ring's volume each; Ulysses sequence parallelism all-to-alls each device's 1/n
+    of them four times per layer and pass, (n-1)/n of it leaving the device; pipeline parallelism sends the activations
     across each stage boundary. Data-parallel inference exchanges nothing. Split parallelisms'
     batch is the whole batch (``SPLIT_PARALLELISMS``), and each of their collectives adds n - 1
     hops of ``HOP_LATENCY_S``. Activations are batch x new tokens (``step_tokens``) x ``hidden_width``.
@@ -323,7 +324,7 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     ring = 2.0 * (devices - 1.0) / np.fmax(devices, 1.0)
     gradients = ring * np.nan_to_num(numeric_column(frame, "parameters_million") * 1e6, nan=0.0) * pb
     split = splits_batch(frame)
-    batch = np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0) * np.where(split, 1.0, devices)
+    batch = items_per_step(frame, np.nan_to_num(numeric_column(frame, "batch_size"), nan=1.0))
     queries = np.nan_to_num(step_tokens(frame)[0], nan=1.0)
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
     activations = batch * queries * np.nan_to_num(hidden_width(frame), nan=0.0) * pb
@@ -359,6 +360,6 @@ def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     compute = np.where(text_column(frame, "parallelism") == "pipeline", compute * devices, compute)
     layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
     overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * _factor(frame) * forward_passes(frame))
-    items = np.where(np.isnan(batch), 1.0, batch) * np.where(split, 1.0, devices)
+    items = items_per_step(frame, np.where(np.isnan(batch), 1.0, batch))
     seconds = compute + overhead + communication_seconds(frame)
     return np.where(seconds > 0, seconds, np.nan), items

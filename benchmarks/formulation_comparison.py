@@ -32,7 +32,14 @@ from predictive_performance.modeling import load_training_frame  # noqa: E402
 from predictive_performance.modeling.features import FeatureSpec  # noqa: E402
 from predictive_performance.modeling.folds import group_fold_ids  # noqa: E402
 from predictive_performance.modeling.learners import learner  # noqa: E402
-from predictive_performance.modeling.targets import FORMULATIONS, column_values, metric_rows, offset  # noqa: E402
+from predictive_performance.modeling.targets import (  # noqa: E402
+    FORMULATIONS,
+    OVERHEAD_FORMULATION,
+    column_values,
+    fit_overhead,
+    metric_rows,
+    offset,
+)
 from predictive_performance.vocabulary import metric  # noqa: E402
 from predictive_performance.warehouse import Warehouse  # noqa: E402
 
@@ -51,14 +58,20 @@ def static_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return metric_rows(frame[frame["workload"].astype(str) == "static_batch"], METRIC, FORMULATIONS)
 
 
+def fold_offset(rows: pd.DataFrame, train: np.ndarray, formulation: str) -> np.ndarray:
+    """A formulation's offset on every row, its overhead (*physics_overhead*) fitted on the training rows alone."""
+    overhead = fit_overhead(rows[train], METRIC) if formulation == OVERHEAD_FORMULATION else None
+    return offset(rows, METRIC, formulation, overhead)
+
+
 def learned(rows: pd.DataFrame, ids: np.ndarray, formulation: str, rounds: int, seed: int) -> np.ndarray:
     """Out-of-fold ``log throughput`` of LightGBM's defaults fitted to the formulation's target, under its
     monotone constraints (``FeatureSpec.monotone``), as the project's learners fit it."""
-    shift = offset(rows, METRIC, formulation)
-    target = np.log(column_values(rows, METRIC)) - shift
     out = np.full(len(rows), np.nan)
     for fold in np.unique(ids):
         train, test = ids != fold, ids == fold
+        shift = fold_offset(rows, train, formulation)
+        target = np.log(column_values(rows, METRIC)) - shift
         spec = FeatureSpec.fit(rows[train])
         monotone = spec.monotone(metric(METRIC).reference, formulation)
         model = learner("lightgbm")(None, rounds, seed, 2, monotone=monotone).fit(spec.matrix(rows[train]), target[train])
@@ -68,13 +81,12 @@ def learned(rows: pd.DataFrame, ids: np.ndarray, formulation: str, rounds: int, 
 
 def reference_alone(rows: pd.DataFrame, ids: np.ndarray, formulation: str, scaled: bool) -> np.ndarray:
     """``log`` of a formulation's reference, times the training folds' median efficiency when ``scaled``."""
-    shift = offset(rows, METRIC, formulation)
-    if not scaled:
-        return shift
-    efficiency = np.log(column_values(rows, METRIC)) - shift
     out = np.full(len(rows), np.nan)
     for fold in np.unique(ids):
-        out[ids == fold] = shift[ids == fold] + np.median(efficiency[ids != fold])
+        train, test = ids != fold, ids == fold
+        shift = fold_offset(rows, train, formulation)
+        efficiency = np.log(column_values(rows, METRIC)) - shift
+        out[test] = shift[test] + (np.median(efficiency[train]) if scaled else 0.0)
     return out
 
 

@@ -42,6 +42,7 @@ from predictive_performance.modeling import (
 from predictive_performance.modeling.calibration import ConformalBands, conformal_margin
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import search_distributions
+from predictive_performance.modeling.targets import FORMULATIONS
 from predictive_performance.modeling.tuning import ENSEMBLE, choose_learners
 from predictive_performance.warehouse import Warehouse
 from tests.factories import seed_catalogs
@@ -120,9 +121,9 @@ def metric_model(fitted) -> MetricModel:
 def test_tuning_records_every_candidate_and_the_winner(tuned):
     settings, member_oof = tuned
     assert set(settings.candidates) == {"xgboost", "lightgbm", "catboost", "ensemble"}
-    assert set(settings.formulation_scores) == {"physics", "physics_totals", "efficiency", "direct"}
+    assert set(settings.formulation_scores) == set(FORMULATIONS)
     # a physics offset is what lets trees reach devices outside the training range
-    assert settings.formulation in {"physics", "efficiency"}
+    assert settings.formulation in {"physics", "physics_overhead", "efficiency"}
     assert min(settings.formulation_scores, key=lambda f: settings.formulation_scores[f]["relative"]) == settings.formulation
     assert all(settings.tuning[a]["trials"] >= 1 for a in ("xgboost", "lightgbm", "catboost"))
     assert settings.members == (list(settings.params) if settings.algorithm == ENSEMBLE else [settings.algorithm])

@@ -150,8 +150,9 @@ def novelty_space(
     if rows.empty:
         return DiversitySpace.build(Z, index.reference, spacing=index.radius)
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = np.log(predicted[f"{column}_pred"].to_numpy(dtype=float)) - offset(frame, column, formulation)
-        tested_values = np.log(rows[column].to_numpy(dtype=float)) - offset(rows, column, formulation)
+        predicted_values = np.log(predicted[f"{column}_pred"].to_numpy(dtype=float))
+        values = predicted_values - offset(frame, column, formulation, model.overhead)
+        tested_values = np.log(rows[column].to_numpy(dtype=float)) - offset(rows, column, formulation, model.overhead)
     tested_Z = index.transform(model.spec.matrix(rows))
     return DiversitySpace.build(Z, tested_Z, values, tested_values, spacing=index.radius)
 

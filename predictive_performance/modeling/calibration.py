@@ -45,6 +45,7 @@ import pandas as pd
 from predictive_performance.modeling.confidence import NeighbourIndex
 from predictive_performance.modeling.folds import SCHEMES, scheme_folds
 from predictive_performance.modeling.learners import boosting_library, fit_threads
+from predictive_performance.modeling.targets import RefitShift
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -182,7 +183,9 @@ def out_of_fold_bands(
     n_folds: int,
     seed: int,
     n_jobs: int,
+    refit: RefitShift | None = None,
 ) -> OutOfFold | None:
+    """Each fold's quantile band on its held-out rows; ``refit`` as in ``crossval.cross_validate``."""
     folds = scheme_folds(frame, scheme, n_folds, seed)
     # A fold whose training part is (nearly) empty cannot say anything about held-out error.
     folds = [(train, test) for train, test in folds or [] if len(train) >= MIN_FOLD_TRAIN_ROWS and len(test)]
@@ -190,8 +193,9 @@ def out_of_fold_bands(
         return None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "lower", "upper", "distance", "density")}
     for train, test in folds:
-        models = fit_quantile_models(X[train], target[train], coverage, seed, n_jobs)
-        lower, upper = predict_quantiles(models, X[test], n_jobs)
+        shift = refit(train) if refit is not None else np.zeros(len(target))
+        models = fit_quantile_models(X[train], target[train] - shift[train], coverage, seed, n_jobs)
+        lower, upper = (band + shift[test] for band in predict_quantiles(models, X[test], n_jobs))
         distance, density = NeighbourIndex.fit(X[train], names, seed).query(X[test])
         for key, values in zip(parts, (test, lower, upper, distance, density), strict=True):
             parts[key].append(values)
@@ -209,6 +213,7 @@ def calibrate(
     n_jobs: int,
     schemes: tuple[str, ...] = SCHEMES,
     group_folds: int | None = None,
+    refit: RefitShift | None = None,
 ) -> tuple[ConformalBands, dict[str, OutOfFold]]:
     """Margins for every regime the frame can estimate (of ``schemes``), plus the out-of-fold bands.
 
@@ -221,7 +226,7 @@ def calibrate(
     oof: dict[str, OutOfFold] = {}
     for scheme in schemes:
         folds = group_folds if scheme in ("new_hardware", "new_model") and group_folds else n_folds
-        result = out_of_fold_bands(frame, X, names, target, scheme, coverage, folds, seed, n_jobs)
+        result = out_of_fold_bands(frame, X, names, target, scheme, coverage, folds, seed, n_jobs, refit)
         if result is None:
             bands.margins[scheme] = float("nan")
             bands.estimated[scheme] = False

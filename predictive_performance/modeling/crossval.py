@@ -17,6 +17,7 @@ import pandas as pd
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.folds import early_stopping_split, scheme_folds
 from predictive_performance.modeling.learners import learner
+from predictive_performance.modeling.targets import RefitShift
 
 if TYPE_CHECKING:
     import optuna
@@ -66,20 +67,24 @@ def cross_validate(
     config: TrainingConfig,
     trial: optuna.Trial | None = None,
     monotone: Sequence[int] | None = None,
+    refit: RefitShift | None = None,
 ) -> CVResult:
     """Grouped CV with honest early stopping; reports to ``trial`` after every fold for pruning.
-    ``monotone``: the learners' sign per column (``FeatureSpec.monotone``)."""
+    ``monotone``: the learners' sign per column (``FeatureSpec.monotone``); ``refit``: how a fold's own fit of the
+    reference shifts the target (``targets.refit_shift``), undone on its predictions so they compare with ``target``."""
     oof = {scheme: np.full(len(target), np.nan) for scheme in folds}
     rounds: list[int] = []
     step = 0
     for scheme, pairs in folds.items():
         for number, (train, test) in enumerate(pairs):
             fit, val = early_stopping_split(frame.iloc[train], scheme, config.seed + number)
+            shift = refit(train) if refit is not None else np.zeros(len(target))
+            fold_target = target - shift
             member = learner(algorithm)(
                 params, config.max_rounds, config.seed, config.n_jobs, config.early_stopping_rounds, monotone
-            ).fit(X[train[fit]], target[train[fit]], X[train[val]], target[train[val]])
+            ).fit(X[train[fit]], fold_target[train[fit]], X[train[val]], fold_target[train[val]])
             rounds.append(member.rounds_)
-            oof[scheme][test] = member.predict(X[test], config.n_jobs)
+            oof[scheme][test] = member.predict(X[test], config.n_jobs) + shift[test]
             step += 1
             if trial is not None:
                 done = [rmse(oof[s], target) for s in folds if np.isfinite(oof[s]).any()]

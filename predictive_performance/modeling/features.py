@@ -127,7 +127,7 @@ _DERIVED: tuple[str, ...] = (
 EFFICIENCY_FALLS_WITH: frozenset[str] = frozenset({"num_devices", "log_num_devices"})
 # the references of step times (``targets.REFERENCES``): throughput rises with efficiency, batch time falls
 TIME_REFERENCES: dict[str, int] = {"roofline_throughput": -1, "roofline_batch_time": 1}
-EFFICIENCY_FORMULATIONS: frozenset[str] = frozenset({"physics", "physics_totals", "efficiency"})
+EFFICIENCY_FORMULATIONS: frozenset[str] = frozenset({"physics", "physics_overhead", "physics_totals", "efficiency"})
 
 # The columns a frame needs before ``build_matrix`` can run on it.
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(sorted({source for _, source, _ in _NUMERIC} | set(CATEGORICAL_COLUMNS)))

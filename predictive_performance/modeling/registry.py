@@ -44,6 +44,7 @@ from predictive_performance.modeling.derived import add_derived
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
 from predictive_performance.modeling.features import FeatureSpec, workload_features
 from predictive_performance.modeling.learners import LEARNERS, boosting_library
+from predictive_performance.modeling.overhead import StepOverhead
 from predictive_performance.modeling.partitions import ALL, values_of
 from predictive_performance.modeling.training import (
     MetricEstimator,
@@ -213,6 +214,7 @@ def _partition_manifest(part: PartitionModel) -> dict:
         "confidence": part.confidence.to_dict() if part.confidence else None,
         "neighbours": part.neighbours.to_dict(),
         "device_corrections": part.corrections.to_dict() if part.corrections else None,
+        "overhead": part.overhead.to_dict() if part.overhead else None,
     }
 
 
@@ -324,6 +326,7 @@ def _load_partition(metric: str, entry: dict, folder: Path, n_jobs: int) -> Part
         load_ids=entry["data_snapshot"]["load_ids"],
         n_jobs=n_jobs,
         corrections=corrections,
+        overhead=StepOverhead.from_dict(entry["overhead"]) if entry.get("overhead") else None,
     )
 
 

@@ -18,9 +18,11 @@ fp32 rows sit at 1.2-1.9x "the roof" and a Volta's at 0.5x, a gap the trees must
 per architecture and cannot carry to an unseen one. *physics_totals* is the earlier form for time:
 the model's total FLOPs and bytes at the matmul rate plus the overhead, linear over devices; it
 predicts unseen models about as well and unseen devices worse
-(``benchmarks/results/formulation_comparison.md``), so the screen chooses between them. Memory and power have analytical priors
-(``priors``): weights, training state, activations, KV cache and workspace; idle-to-TDP power by
-the step's compute share.
+(``benchmarks/results/formulation_comparison.md``), so the screen chooses between them.
+*physics_overhead* adds to the physics step time what a harness costs per step whatever the device
+(``overhead``): the one reference fitted on the training rows, so it is passed to ``offset``.
+Memory and power have analytical priors (``priors``): weights, training state, activations, KV cache
+and workspace; idle-to-TDP power by the step's compute share.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from predictive_performance.modeling.features import frame_matmul_peak_tflops
+from predictive_performance.modeling.features import TIME_REFERENCES, frame_matmul_peak_tflops, text_column
 from predictive_performance.modeling.features import numeric_column as column_values
 from predictive_performance.modeling.layers import (
     DEFAULT_LAYERS,
@@ -38,10 +40,13 @@ from predictive_performance.modeling.layers import (
     items_per_step,
     step_seconds,
 )
+from predictive_performance.modeling.overhead import StepOverhead
 from predictive_performance.modeling.priors import memory_prior_mb, power_prior_w
 from predictive_performance.vocabulary import Metric, metric
 
-FORMULATIONS: tuple[str, ...] = ("physics", "physics_totals", "efficiency", "direct")
+# physics plus a harness's own cost per step, fitted on the training rows (``overhead``); step times only
+OVERHEAD_FORMULATION = "physics_overhead"
+FORMULATIONS: tuple[str, ...] = ("physics", OVERHEAD_FORMULATION, "physics_totals", "efficiency", "direct")
 
 
 def _devices(frame: pd.DataFrame) -> np.ndarray:
@@ -148,22 +153,79 @@ def reference(frame: pd.DataFrame, name: str | Metric, formulation: str = "effic
     return REFERENCES[key](frame)
 
 
-def offset(frame: pd.DataFrame, name: str | Metric, formulation: str) -> np.ndarray:
-    """What is added to a model's output to get ``log(metric)``."""
+def is_step_time(name: str | Metric) -> bool:
+    """Whether a metric's reference is the time of a step (throughput, latency): the metrics a harness's
+    overhead applies to."""
+    return metric(name).reference in TIME_REFERENCES
+
+
+def formulations_for(name: str | Metric, formulations: tuple[str, ...]) -> tuple[str, ...]:
+    """The formulations of ``formulations`` a metric can be fitted under."""
+    return tuple(f for f in formulations if f != OVERHEAD_FORMULATION or is_step_time(name))
+
+
+def _step_seconds(name: str | Metric, values: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """A step time's metric values (latency in ms, throughput in items/s) as seconds of one step."""
+    return values / 1000.0 if metric(name).reference == "roofline_batch_time" else items / values
+
+
+def fit_overhead(frame: pd.DataFrame, name: str | Metric) -> StepOverhead:
+    """The harness's overhead (``overhead.StepOverhead``) of a step-time metric's rows, against physics."""
+    physics, items = physics_step_time(frame)
+    measured = _step_seconds(name, column_values(frame, metric(name).column), items)
+    return StepOverhead.fit(measured, physics, text_column(frame, "task"), items)
+
+
+def overhead_reference(frame: pd.DataFrame, name: str | Metric, overhead: StepOverhead) -> np.ndarray:
+    """The *physics_overhead* reference: physics scaled, plus the fitted overhead, in the metric's unit."""
+    physics, items = physics_step_time(frame)
+    seconds = overhead.seconds(physics, text_column(frame, "task"), items)
+    return 1000.0 * seconds if metric(name).reference == "roofline_batch_time" else items / seconds
+
+
+# A fold's change of offset: given the training positions of a fold, each row's offset under the overhead
+# refitted on them less its offset under the overhead of all rows (``refit_shift``).
+RefitShift = Callable[[np.ndarray], np.ndarray]
+
+
+def refit_shift(rows: pd.DataFrame, name: str | Metric, formulation: str, overhead: StepOverhead | None) -> RefitShift | None:
+    """For *physics_overhead*, the shift of every row's offset when a fold refits the overhead on its training
+    rows alone, so no held-out row's harness cost is learnt from itself; None for the other formulations,
+    whose offsets need no fit."""
+    if formulation != OVERHEAD_FORMULATION:
+        return None
+    fitted = offset(rows, name, formulation, overhead)
+
+    def shift(train: np.ndarray) -> np.ndarray:
+        return offset(rows, name, formulation, fit_overhead(rows.iloc[train], name)) - fitted
+
+    return shift
+
+
+def offset(
+    frame: pd.DataFrame, name: str | Metric, formulation: str, overhead: StepOverhead | None = None
+) -> np.ndarray:
+    """What is added to a model's output to get ``log(metric)``; ``overhead``: the fitted one *physics_overhead* needs."""
     if formulation == "direct":
         return np.zeros(len(frame))
-    if formulation in FORMULATIONS:
-        with np.errstate(divide="ignore", invalid="ignore"):
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}")
+    if formulation == OVERHEAD_FORMULATION and overhead is None:
+        raise ValueError(f"the {OVERHEAD_FORMULATION} formulation needs a fitted overhead (fit_overhead)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if formulation == OVERHEAD_FORMULATION:
+            values = np.log(overhead_reference(frame, name, overhead))
+        else:
             values = np.log(reference(frame, name, formulation))
-        values[~np.isfinite(values)] = np.nan
-        return values
-    raise ValueError(f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}")
+    values[~np.isfinite(values)] = np.nan
+    return values
 
 
 def metric_rows(frame: pd.DataFrame, name: str | Metric, formulations: tuple[str, ...] = FORMULATIONS) -> pd.DataFrame:
-    """Rows usable for a metric: a positive measurement and finite offsets."""
+    """Rows usable for a metric: a positive measurement and finite offsets (physics's for *physics_overhead*,
+    which adds positive terms to it)."""
     y = column_values(frame, metric(name).column)
     ok = np.isfinite(y) & (y > 0)
-    for formulation in formulations:
+    for formulation in {"physics" if f == OVERHEAD_FORMULATION else f for f in formulations}:
         ok &= np.isfinite(offset(frame, name, formulation))
     return frame.loc[ok].reset_index(drop=True)

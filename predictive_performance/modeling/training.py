@@ -73,8 +73,16 @@ from predictive_performance.modeling.derived import is_derived
 from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import SCHEMES, search_sample
 from predictive_performance.modeling.learners import Learner, learner
+from predictive_performance.modeling.overhead import StepOverhead
 from predictive_performance.modeling.partitions import SEARCHED_ROWS, partition_config, row_partitions, split_rows
-from predictive_performance.modeling.targets import column_values, metric_rows, offset
+from predictive_performance.modeling.targets import (
+    OVERHEAD_FORMULATION,
+    column_values,
+    fit_overhead,
+    metric_rows,
+    offset,
+    refit_shift,
+)
 from predictive_performance.modeling.tuning import MetricSettings, SchemeOOF, tune_metric
 from predictive_performance.prediction.corrections import DeviceCorrections
 from predictive_performance.progress import step
@@ -161,6 +169,7 @@ class PartitionModel:
     load_ids: dict[str, int]
     n_jobs: int = 2
     corrections: DeviceCorrections | None = None  # few-shot corrections of devices with few rows (none: older versions)
+    overhead: StepOverhead | None = None  # the fitted harness overhead of the physics_overhead formulation
 
     def predict(self, frame: pd.DataFrame, components: bool = False, matrix: np.ndarray | None = None) -> pd.DataFrame:
         """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence`` for every row, in ``frame``'s order.
@@ -170,7 +179,7 @@ class PartitionModel:
         """
         metric = vocabulary.metric(self.metric)
         X = self.spec.matrix(frame) if matrix is None else matrix
-        shift = offset(frame, metric, self.settings.formulation)
+        shift = offset(frame, metric, self.settings.formulation, self.overhead)
         member = {a: m.predict(X, self.n_jobs) for a, m in self.learners.items()}
         point = np.mean([member[a] for a in self.settings.members], axis=0)
         spread = np.std(list(member.values()), axis=0) if len(member) > 1 else np.zeros(len(frame))
@@ -316,7 +325,8 @@ def fit_metric_model(
         raise ValueError(f"{metric}: {len(rows)} usable rows")
     spec = FeatureSpec.fit(rows)
     X = spec.matrix(rows)
-    target = np.log(column_values(rows, metric)) - offset(rows, metric, settings.formulation)
+    overhead = fit_overhead(rows, metric) if settings.formulation == OVERHEAD_FORMULATION else None
+    target = np.log(column_values(rows, metric)) - offset(rows, metric, settings.formulation, overhead)
     names = list(settings.params) if with_confidence else list(settings.members)
     monotone = spec.monotone(vocabulary.metric(metric).reference, settings.formulation)
     learners = {
@@ -329,9 +339,11 @@ def fit_metric_model(
     search, X_search, target_search = rows.iloc[sample].reset_index(drop=True), X[sample], target[sample]
     # the margins on a smaller sample of those rows, their out-of-fold bands indexed back into ``search``
     calibration = search_sample(search, config.calibration_rows, config.seed)
+    calibration_rows = search.iloc[calibration].reset_index(drop=True)
     bands, band_oof = calibrate(
-        search.iloc[calibration].reset_index(drop=True), X_search[calibration], spec.names, target_search[calibration],
-        config.coverage, config.n_folds, config.seed, config.n_jobs, regimes, config.calibration_group_folds,
+        calibration_rows, X_search[calibration], spec.names, target_search[calibration], config.coverage,
+        config.n_folds, config.seed, config.n_jobs, regimes, config.calibration_group_folds,
+        refit_shift(calibration_rows, metric, settings.formulation, overhead),
     )
     band_oof = {scheme: dataclasses.replace(oof, index=calibration[oof.index]) for scheme, oof in band_oof.items()}
     neighbours = NeighbourIndex.fit(X, spec.names, config.seed)
@@ -341,7 +353,7 @@ def fit_metric_model(
             folds = tuning_folds(search, config)
             member_oof = {
                 a: cross_validate(search, X_search, target_search, folds, a, settings.params[a], config,
-                                  monotone=monotone).oof
+                                  monotone=monotone, refit=refit_shift(search, metric, settings.formulation, overhead)).oof
                 for a in names
             }
         confidence = _fit_confidence(target_search, settings, bands, band_oof, member_oof)
@@ -363,6 +375,7 @@ def fit_metric_model(
         load_ids={str(k): int(v) for k, v in load_ids.items()},
         n_jobs=config.n_jobs,
         corrections=corrections,
+        overhead=overhead,
     )
 
 

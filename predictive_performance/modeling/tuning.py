@@ -30,7 +30,16 @@ from predictive_performance.modeling.crossval import (
 from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import learner, search_distributions
-from predictive_performance.modeling.targets import column_values, metric_rows, offset
+from predictive_performance.modeling.overhead import StepOverhead
+from predictive_performance.modeling.targets import (
+    OVERHEAD_FORMULATION,
+    column_values,
+    fit_overhead,
+    formulations_for,
+    metric_rows,
+    offset,
+    refit_shift,
+)
 from predictive_performance.modeling.workers import side_by_side
 from predictive_performance.progress import step
 
@@ -77,7 +86,13 @@ def search_rows(rows: pd.DataFrame, config: TrainingConfig) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class TuningData:
-    """What every tuning step fits on: the sampled rows, their model matrix, ``log y``, the folds."""
+    """What every tuning step fits on: the sampled rows, their model matrix, ``log y``, the folds, the
+    formulations the metric can take and, where *physics_overhead* is one, its overhead.
+
+    The overhead fitted on all these rows sets the target; every fold of a cross-validation refits it on
+    its training rows (``targets.refit_shift``), since a per-task cost fitted on a held-out row's own
+    measurement would flatter the formulation.
+    """
 
     metric: str
     rows: pd.DataFrame
@@ -85,6 +100,8 @@ class TuningData:
     X: np.ndarray
     log_y: np.ndarray
     folds: Folds
+    formulations: tuple[str, ...]
+    overhead: StepOverhead | None
 
     @classmethod
     def prepare(cls, frame: pd.DataFrame, metric: str, config: TrainingConfig) -> TuningData:
@@ -92,7 +109,10 @@ class TuningData:
         if len(rows) < config.min_rows:
             raise ValueError(f"{metric}: {len(rows)} usable rows, need at least {config.min_rows}")
         spec = FeatureSpec.fit(rows)
-        return cls(metric, rows, spec, spec.matrix(rows), np.log(column_values(rows, metric)), tuning_folds(rows, config))
+        formulations = formulations_for(metric, config.formulations)
+        overhead = fit_overhead(rows, metric) if OVERHEAD_FORMULATION in formulations else None
+        return cls(metric, rows, spec, spec.matrix(rows), np.log(column_values(rows, metric)), tuning_folds(rows, config),
+                   formulations, overhead)
 
     def subset(self, max_rows: int, config: TrainingConfig) -> TuningData:
         """These data on at most ``max_rows`` of their rows (``folds.search_sample``), with folds of their own;
@@ -101,18 +121,20 @@ class TuningData:
             return self
         keep = search_sample(self.rows, max_rows, config.seed)
         rows = self.rows.iloc[keep].reset_index(drop=True)
-        return TuningData(self.metric, rows, self.spec, self.X[keep], self.log_y[keep], tuning_folds(rows, config))
+        return TuningData(self.metric, rows, self.spec, self.X[keep], self.log_y[keep], tuning_folds(rows, config),
+                          self.formulations, self.overhead)
 
     def target(self, formulation: str) -> np.ndarray:
         """What the learners fit under a formulation (``targets.offset``)."""
-        return self.log_y - offset(self.rows, self.metric, formulation)
+        return self.log_y - offset(self.rows, self.metric, formulation, self.overhead)
 
     def cross_validate(self, formulation: str, algorithm: str, params: dict, config: TrainingConfig,
                        trial: optuna.Trial | None = None) -> CVResult:
         """Grouped CV of one learner on a formulation's target, under the formulation's monotone constraints."""
         monotone = self.spec.monotone(vocabulary.metric(self.metric).reference, formulation)
+        refit = refit_shift(self.rows, self.metric, formulation, self.overhead)
         return cross_validate(self.rows, self.X, self.target(formulation), self.folds, algorithm, params, config,
-                              trial, monotone)
+                              trial, monotone, refit)
 
 
 @dataclass(frozen=True)
@@ -139,9 +161,9 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
     the budget; ``TrainingConfig.thorough`` screens with every learner on every search row.
     """
     sample = data.subset(config.screen_rows, config)
-    pairs = [(f, a) for f in config.formulations for a in screening_learners(config)]
+    pairs = [(f, a) for f in data.formulations for a in screening_learners(config)]
     results = side_by_side(_default_cv, [(sample, f, a) for f, a in pairs], config)
-    screen: dict[str, dict[str, CVResult]] = {f: {} for f in config.formulations}
+    screen: dict[str, dict[str, CVResult]] = {f: {} for f in data.formulations}
     for (formulation, algorithm), result in zip(pairs, results, strict=True):
         screen[formulation][algorithm] = result
     best_in = {s: min(r.scheme_rmse[s] for results in screen.values() for r in results.values()) for s in sample.folds}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from predictive_performance.ingest.canonical import UnreadableFileError
 from predictive_performance.ingest.sources import SourceFormat, SourceTables

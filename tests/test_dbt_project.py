@@ -7,6 +7,7 @@ empty raw tables checks that a fresh warehouse builds and tests cleanly.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -322,3 +323,20 @@ def test_empty_warehouse_builds(tmp_path: Path) -> None:
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.execute("select count(*) from marts.training_features").fetchone()[0] == 0
         assert connection.execute("select count(*) from marts.dim_hardware").fetchone()[0] > 0
+
+
+def test_a_manifest_older_than_the_dbt_project_is_parsed_again():
+    """A pull or an edit that changes a dbt test's arguments gives it a new id; Dagster must not read the old one."""
+    from dagster_project.defs.transform.project import dbt_project, manifest_is_stale, prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    manifest = dbt_project.manifest_path
+    assert not manifest_is_stale()
+    stat = manifest.stat()
+    model = next((DBT_PROJECT_DIR / "models").rglob("*.sql"))
+    try:
+        os.utime(manifest, (stat.st_atime, model.stat().st_mtime - 60))
+        assert manifest_is_stale()
+    finally:
+        os.utime(manifest, (stat.st_atime, stat.st_mtime))
+    assert not manifest_is_stale()

@@ -202,6 +202,20 @@ def test_each_denoising_step_pays_the_launch_overhead_of_every_layer():
     assert fifty - once == pytest.approx(49 * layers.STEP_OVERHEAD_S_PER_LAYER * CONV_NET["num_layers"])
 
 
+def test_a_recurrent_decoder_pays_the_launches_of_its_timestep_layers_once_per_timestep():
+    # Tacotron 2's decoder loop: 7 layers per mel frame, 566 frames per utterance, in training (3 passes' work)
+    recurrent = {**CONV_NET, "recurrent_step_layers": 7, "reference_sequence_length": 566, "mode": "training"}
+    plain, looped, shorter = _seconds({**recurrent, "recurrent_step_layers": np.nan}, recurrent,
+                                      {**recurrent, "sequence_length": 283})
+    launch = layers.STEP_OVERHEAD_S_PER_LAYER * layers.TRAINING_FACTOR
+    assert looped - plain == pytest.approx(launch * 7 * 566)
+    assert shorter - plain == pytest.approx(launch * 7 * 283)  # the row's own length sets the timesteps
+    # over a second of launches at batch 1, 100x the step without the loop: it hardly moves with the device
+    assert looped > 100 * plain
+    totals_plain, totals_looped = totals_batch_time(frame({**recurrent, "recurrent_step_layers": np.nan}, recurrent))
+    assert totals_looped - totals_plain == pytest.approx(1000 * launch * 7 * 566)
+
+
 # a denoiser of 1e9 weights in 25 layers, a TFLOP per image of which 200 GFLOPs (VAE decode, encoders)
 # run once per image outside its 20 steps; compute-bound at fp16 on the V100's 125 TFLOPs
 DIFFUSION = {**WIDE_CONV_NET, "model_type": "diffusion", "reference_denoising_steps": 20, "unsplit_gflops_per_item": 200.0,

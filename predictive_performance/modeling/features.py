@@ -304,7 +304,7 @@ MODEL_CATALOG_COLUMNS = (
     "model_family", "model_type", "modality", "parameters_million", "num_layers", "hidden_size", "num_heads",
     "gflops_per_item", "reference_sequence_length", "reference_image_size", "reference_num_frames",
     "reference_denoising_steps", "unsplit_gflops_per_item", "active_parameters_million",
-    "max_sequence_length", "intermediate_size", "num_kv_heads", "vocab_size",
+    "max_sequence_length", "intermediate_size", "num_kv_heads", "vocab_size", "recurrent_step_layers",
 )
 HARDWARE_CATALOG_COLUMNS = (
     "vendor", "device_class", "architecture", "release_year", "memory_gb", "memory_bandwidth_gbs",

@@ -342,6 +342,17 @@ def communication_seconds(frame: pd.DataFrame) -> np.ndarray:
     return np.where(devices > 1, seconds, 0.0)
 
 
+def launched_layers(frame: pd.DataFrame) -> np.ndarray:
+    """Layers whose kernels one pass launches one after another: the model's depth (``DEFAULT_LAYERS`` where the
+    catalog lacks it), plus, for a decoder a framework loop runs one timestep at a time (Tacotron 2's mel frames),
+    the layers of one timestep (``recurrent_step_layers``) once per timestep of the item: its sequence length,
+    else the catalog's reference. Such a step is launch-bound whatever the device."""
+    depth = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
+    timesteps = coalesce(numeric_column(frame, "sequence_length"), numeric_column(frame, "reference_sequence_length"))
+    recurrent = np.nan_to_num(numeric_column(frame, "recurrent_step_layers") * timesteps, nan=0.0)
+    return depth + recurrent
+
+
 def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(seconds one step takes on all devices, items in it): per-kind times + launch overhead + communication.
 
@@ -358,8 +369,8 @@ def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     split = splits_batch(frame)
     compute = np.where(split, compute / devices, compute) + unsplit
     compute = np.where(text_column(frame, "parallelism") == "pipeline", compute * devices, compute)
-    layers = np.nan_to_num(numeric_column(frame, "num_layers"), nan=DEFAULT_LAYERS)
-    overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * _factor(frame) * forward_passes(frame))
+    launches = STEP_OVERHEAD_S_PER_LAYER * launched_layers(frame) * _factor(frame) * forward_passes(frame)
+    overhead = np.where(np.isnan(batch), 0.0, launches)
     items = items_per_step(frame, np.where(np.isnan(batch), 1.0, batch))
     seconds = compute + overhead + communication_seconds(frame)
     return np.where(seconds > 0, seconds, np.nan), items

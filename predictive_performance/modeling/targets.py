@@ -35,9 +35,9 @@ import pandas as pd
 from predictive_performance.modeling.features import TIME_REFERENCES, frame_matmul_peak_tflops, text_column
 from predictive_performance.modeling.features import numeric_column as column_values
 from predictive_performance.modeling.layers import (
-    DEFAULT_LAYERS,
     STEP_OVERHEAD_S_PER_LAYER,
     items_per_step,
+    launched_layers,
     step_seconds,
 )
 from predictive_performance.modeling.overhead import StepOverhead
@@ -91,9 +91,9 @@ def totals_step_time(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         memory = column_values(frame, "bytes_per_item") / (column_values(frame, "memory_bandwidth_gbs") * 1e9 * devices)
     batch = column_values(frame, "batch_size")
     items = np.where(np.isnan(batch), 1.0, items_per_step(frame))
-    layers = np.nan_to_num(column_values(frame, "num_layers"), nan=DEFAULT_LAYERS)
     training = (frame["mode"].astype("object").to_numpy() == "training") if "mode" in frame.columns else False
-    overhead = np.where(np.isnan(batch), 0.0, STEP_OVERHEAD_S_PER_LAYER * layers * np.where(training, 3.0, 1.0))
+    launches = STEP_OVERHEAD_S_PER_LAYER * launched_layers(frame) * np.where(training, 3.0, 1.0)
+    overhead = np.where(np.isnan(batch), 0.0, launches)
     return items * np.fmax(compute, memory) + overhead, items
 
 

@@ -123,7 +123,7 @@ HARDWARE_FACTS: tuple[str, ...] = (
 # from the catalog (``features.MODEL_CATALOG_COLUMNS``), so training rows must have them too.
 MODEL_FACTS: tuple[str, ...] = (
     "reference_sequence_length", "reference_image_size", "reference_num_frames", "reference_denoising_steps",
-    "unsplit_gflops_per_item",
+    "unsplit_gflops_per_item", "recurrent_step_layers",
 )
 
 

@@ -43,7 +43,7 @@ from predictive_performance.modeling.calibration import ConformalBands, conforma
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import search_distributions
 from predictive_performance.modeling.targets import FORMULATIONS
-from predictive_performance.modeling.tuning import ENSEMBLE, choose_learners
+from predictive_performance.modeling.tuning import ENSEMBLE, choose_formulation, choose_learners
 from predictive_performance.warehouse import Warehouse
 from tests.factories import seed_catalogs
 
@@ -124,13 +124,25 @@ def test_tuning_records_every_candidate_and_the_winner(tuned):
     assert set(settings.formulation_scores) == set(FORMULATIONS)
     # a physics offset is what lets trees reach devices outside the training range
     assert settings.formulation in {"physics", "physics_overhead", "efficiency"}
-    assert min(settings.formulation_scores, key=lambda f: settings.formulation_scores[f]["relative"]) == settings.formulation
+    assert choose_formulation({f: v["relative"] for f, v in settings.formulation_scores.items()}) == settings.formulation
     assert all(settings.tuning[a]["trials"] >= 1 for a in ("xgboost", "lightgbm", "catboost"))
     assert settings.members == (list(settings.params) if settings.algorithm == ENSEMBLE else [settings.algorithm])
     # the confidence calibrator reuses each learner's out-of-fold predictions of both grouped schemes
     assert settings.tuning["schemes"] == ["new_hardware", "new_model"]
     assert set(member_oof) == set(settings.params)
     assert all(set(oof) == set(settings.tuning["schemes"]) for oof in member_oof.values())
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [
+        ({"physics": 1.002, "physics_totals": 1.0, "direct": 2.4}, "physics"),  # a near tie: the general reference
+        ({"physics": 1.03, "physics_totals": 1.0, "direct": 2.4}, "physics_totals"),  # a clear win stands
+        ({"efficiency": 1.0, "physics": 1.01}, "efficiency"),  # the order is the configured one, not a fixed list
+    ],
+)
+def test_the_screen_settles_near_ties_for_the_earliest_formulation(relative, expected):
+    assert choose_formulation(relative) == expected
 
 
 def _oof(errors: dict[str, float], n: int = 400) -> dict[str, dict[str, np.ndarray]]:

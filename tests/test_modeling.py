@@ -39,7 +39,7 @@ from predictive_performance.modeling import (
     tune_metric,
     workload_features,
 )
-from predictive_performance.modeling.calibration import ConformalBands, conformal_margin
+from predictive_performance.modeling.calibration import ConformalBands, calibrate, conformal_margin
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import search_distributions
 from predictive_performance.modeling.targets import FORMULATIONS
@@ -392,6 +392,19 @@ def test_margins_grow_with_novelty_and_older_versions_keep_constant_margins():
     assert ConformalBands.from_dict(json.loads(json.dumps(bands.to_dict()))).novelty_scaled
     saved_before = {k: v for k, v in bands.to_dict().items() if k != "novelty_scaled"}
     assert np.allclose(ConformalBands.from_dict(saved_before).row_margins(regimes, distance), [0.1, 0.1, 0.3, 0.3])
+
+
+def test_a_regime_the_rows_cannot_estimate_borrows_from_the_others_even_when_asked_for_alone():
+    # one device: no device can be held out, so a held-out fold asking for new_hardware's margin alone
+    # must still get the widest of the others, as the published model (every regime fitted) would
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"hardware_name": "one device", "model_name": [f"m{i % 8}" for i in range(160)]})
+    X = rng.normal(size=(160, 2))
+    target = X[:, 0] + rng.normal(0.0, 0.3, 160)
+    bands, _ = calibrate(frame, X, ["a", "b"], target, 0.8, 3, 0, 1, ("new_hardware",), 3)
+    assert not bands.estimated["new_hardware"] and bands.estimated["new_model"] and bands.estimated["seen"]
+    widest = max(m for m in bands.margins.values() if np.isfinite(m))
+    assert bands.resolved()["new_hardware"] == widest > 0
 
 
 def test_every_simulated_device_has_the_specs_its_roofline_needs(world):

@@ -220,17 +220,22 @@ def calibrate(
     ``group_folds`` (default ``n_folds``) is the fold count for leave-devices-out and
     leave-models-out: as many as there are groups (up to that count) makes each calibration fold
     hold out about one group, like the leave-one-out question the margins must answer; fewer,
-    larger folds leave less to train on and overstate the error.
+    larger folds leave less to train on and overstate the error. A regime of ``schemes`` the frame cannot
+    estimate brings in the others: it borrows the widest of them (``ConformalBands.resolved``), as the
+    model fitted with every regime would, and an evaluation fold that asks for it alone must not get none.
     """
     bands = ConformalBands(coverage=coverage)
     oof: dict[str, OutOfFold] = {}
-    for scheme in schemes:
+    pending = list(schemes)
+    while pending:
+        scheme = pending.pop(0)
         folds = group_folds if scheme in ("new_hardware", "new_model") and group_folds else n_folds
         result = out_of_fold_bands(frame, X, names, target, scheme, coverage, folds, seed, n_jobs, refit)
         if result is None:
             bands.margins[scheme] = float("nan")
             bands.estimated[scheme] = False
             bands.calibration_rows[scheme] = 0
+            pending += [lender for lender in SCHEMES if lender not in bands.margins and lender not in pending]
             continue
         y = target[result.index]
         scores = np.maximum(result.lower - y, y - result.upper) / bands.scale(result.distance)

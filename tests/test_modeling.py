@@ -43,7 +43,13 @@ from predictive_performance.modeling.calibration import ConformalBands, calibrat
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import search_distributions
 from predictive_performance.modeling.targets import FORMULATIONS
-from predictive_performance.modeling.tuning import ENSEMBLE, choose_formulation, choose_learners
+from predictive_performance.modeling.tuning import (
+    ENSEMBLE,
+    ENSEMBLE_TOLERANCE,
+    choose_formulation,
+    choose_learners,
+    decisive_wins,
+)
 from predictive_performance.warehouse import Warehouse
 from tests.factories import seed_catalogs
 
@@ -151,6 +157,12 @@ def _oof(errors: dict[str, float], n: int = 400) -> dict[str, dict[str, np.ndarr
     return {a: {s: rng.normal(0.0, sd, n) for s in ("new_hardware", "new_model")} for a, sd in errors.items()}
 
 
+def _folds(n: int = 400, per_scheme: int = 3) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Three held-out folds per scheme over ``n`` rows."""
+    parts = np.array_split(np.arange(n), per_scheme)
+    return {s: [(np.setdiff1d(np.arange(n), test), test) for test in parts] for s in ("new_hardware", "new_model")}
+
+
 @pytest.mark.parametrize(
     ("errors", "expected"),
     [
@@ -161,11 +173,27 @@ def _oof(errors: dict[str, float], n: int = 400) -> dict[str, dict[str, np.ndarr
 )
 def test_the_choice_keeps_the_average_unless_one_learner_is_clearly_better(errors, expected):
     oof = _oof(errors)
-    choice, members, candidates = choose_learners(oof, np.zeros(400), ["new_hardware", "new_model"])
+    choice, members, candidates = choose_learners(oof, np.zeros(400), _folds())
     assert choice == expected
     assert members == (list(errors) if expected == ENSEMBLE else [expected])
     assert set(candidates) == set(errors) | ({ENSEMBLE} if len(errors) > 1 else set())
     assert min(c["relative"] for c in candidates.values()) >= 1.0
+
+
+def test_a_learner_ahead_on_the_total_but_in_one_fold_only_does_not_displace_the_average():
+    # the average is better in five of six folds; in the sixth its members fail and CatBoost does not
+    oof = _oof({"xgboost": 0.1, "lightgbm": 0.1, "catboost": 0.1})
+    accident = _folds()["new_hardware"][0][1]
+    for learner_name in ("xgboost", "lightgbm"):
+        oof[learner_name]["new_hardware"][accident] += 1.0
+    choice, _, candidates = choose_learners(oof, np.zeros(400), _folds())
+    assert candidates["catboost"]["relative"] < candidates[ENSEMBLE]["relative"] / (1 + ENSEMBLE_TOLERANCE)
+    assert choice == ENSEMBLE and candidates["catboost"]["fold_wins"] == "1 of 6"
+
+
+@pytest.mark.parametrize(("folds", "wins"), [(6, 6), (10, 9), (3, 4)])
+def test_a_decisive_count_of_fold_wins_rejects_chance_at_five_percent(folds, wins):
+    assert decisive_wins(folds) == wins
 
 
 def test_held_out_device_is_predicted_within_threshold(world, tuned):

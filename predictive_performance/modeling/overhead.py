@@ -12,9 +12,10 @@ outside the measured range.
 by non-negative least squares on relative error: the physics share that scales with the device, a
 fixed cost per step of each task's request set (the harness and its arrival pattern), and a cost
 per sequence in the step. It is fitted on the training rows of each fit (each held-out fold fits
-its own), so it carries state, unlike the other references. A task no training row ran gets no
-fixed cost: nothing measured says what its harness adds, and the learned efficiency still sees the
-task among its features.
+its own), so it carries state, unlike the other references. Rows that name no task are one more
+request set. A request set no training row ran (a serving prediction that names none, say) gets
+the median of the known sets' costs: every measured harness costs something, and the typical one is
+the best guess for one nobody measured.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ class StepOverhead:
     def fit(cls, measured: np.ndarray, physics: np.ndarray, tasks: np.ndarray, items: np.ndarray) -> StepOverhead:
         """Fit on measured step seconds against the physics step seconds of the same rows.
 
-        Rows without a positive measurement or physics time are left out; a missing task (None) gets no
-        fixed cost. When physics explains under ``MIN_PHYSICS_SHARE`` of the median fitted step (the rows
+        Rows without a positive measurement or physics time are left out. When physics explains under ``MIN_PHYSICS_SHARE`` of the median fitted step (the rows
         cannot tell the device's part from the fixed costs), the median ratio stands in without
         overheads, so a faster device is never predicted the same as a slower one.
         """
@@ -52,7 +52,7 @@ class StepOverhead:
             return cls()
         measured, physics = measured[ok], physics[ok]
         tasks, items = _task_keys(tasks)[ok], _items(items)[ok]
-        names = sorted({t for t in tasks if t is not None})
+        names = sorted(set(tasks))
         design = np.column_stack([physics, *[(tasks == t).astype(float) for t in names], items]) / measured[:, None]
         coefficients, _ = nnls(design, np.ones(len(measured)))
         fitted = cls(
@@ -64,9 +64,14 @@ class StepOverhead:
             return cls(scale=float(np.median(measured / physics)))
         return fitted
 
+    def typical_task_s(self) -> float:
+        """The fixed cost of a task nobody measured (or of none named): the median of the known tasks' costs."""
+        return float(np.median(list(self.per_task_s.values()))) if self.per_task_s else 0.0
+
     def seconds(self, physics: np.ndarray, tasks: np.ndarray, items: np.ndarray) -> np.ndarray:
         """One step's reference seconds for rows with these physics seconds, tasks and items per step."""
-        fixed = np.array([self.per_task_s.get(t, 0.0) for t in _task_keys(tasks)], dtype=float)
+        typical = self.typical_task_s()
+        fixed = np.array([self.per_task_s.get(t, typical) for t in _task_keys(tasks)], dtype=float)
         return self.scale * np.asarray(physics, dtype=float) + fixed + self.per_item_s * _items(items)
 
     def to_dict(self) -> dict:
@@ -77,9 +82,12 @@ class StepOverhead:
         return cls(float(data["scale"]), {str(k): float(v) for k, v in data["per_task_s"].items()}, float(data["per_item_s"]))
 
 
+UNNAMED_TASK = ""  # the request set of rows that name no task
+
+
 def _task_keys(tasks: np.ndarray) -> np.ndarray:
-    """Tasks as text, None where a row has none."""
-    return np.array([None if pd.isna(t) else str(t) for t in tasks], dtype=object)
+    """Tasks as text, ``UNNAMED_TASK`` where a row has none."""
+    return np.array([UNNAMED_TASK if pd.isna(t) else str(t) for t in tasks], dtype=object)
 
 
 def _items(items: np.ndarray) -> np.ndarray:

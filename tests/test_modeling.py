@@ -422,6 +422,19 @@ def test_margins_grow_with_novelty_and_older_versions_keep_constant_margins():
     assert np.allclose(ConformalBands.from_dict(saved_before).row_margins(regimes, distance), [0.1, 0.1, 0.3, 0.3])
 
 
+def test_no_margin_grows_past_the_spread_of_the_target_itself():
+    bands = ConformalBands(coverage=0.8, margins={"new_hardware": 0.3}, estimated={"new_hardware": True}, ceiling=0.5)
+    # 0.3 x sqrt(1 + 8) = 0.9 would be wider than the efficiencies the training rows showed
+    assert np.allclose(bands.row_margins(np.array(["new_hardware"] * 2), np.array([0.0, 8.0])), [0.3, 0.5])
+    assert ConformalBands.from_dict(json.loads(json.dumps(bands.to_dict()))).ceiling == 0.5
+    # calibrate sets it: the coverage quantile of the target's distance to its median
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"hardware_name": [f"d{i % 4}" for i in range(80)], "model_name": [f"m{i % 5}" for i in range(80)]})
+    target = rng.normal(0.0, 1.0, 80)
+    fitted, _ = calibrate(frame, rng.normal(size=(80, 2)), ["a", "b"], target, 0.8, 3, 0, 1, ("seen",), 3)
+    assert fitted.ceiling == conformal_margin(np.abs(target - np.median(target)), 0.8)
+
+
 def test_a_regime_the_rows_cannot_estimate_borrows_from_the_others_even_when_asked_for_alone():
     # one device: no device can be held out, so a held-out fold asking for new_hardware's margin alone
     # must still get the widest of the others, as the published model (every regime fitted) would

@@ -31,6 +31,12 @@ them got the same interval, several times too wide for the first and too narrow 
 The square root is the error growth of a quantity that drifts like a random walk with distance (a
 linear variogram); a linear scale gave a device 20 spacings away (a CPU among GPUs) an interval
 hundreds of times wide. Versions saved before this keep constant margins (``novelty_scaled``).
+
+No margin grows past the spread of the calibration target itself (``ceiling``: the coverage
+quantile of its distance to its median): a row so far from the training rows that the novelty
+scale says nothing is known about it gets the interval of the efficiencies every training row
+showed, not more. Without the ceiling a serving device 35 spacings from the rest got intervals of
+10^5x.
 """
 
 from __future__ import annotations
@@ -117,6 +123,7 @@ class ConformalBands:
     estimated: dict[str, bool] = field(default_factory=dict)
     calibration_rows: dict[str, int] = field(default_factory=dict)
     novelty_scaled: bool = True
+    ceiling: float = math.inf  # the widest margin of any row (see the module docstring); none in older versions
 
     def resolved(self) -> dict[str, float]:
         """Every regime gets a margin: missing ones borrow the widest estimated one."""
@@ -135,6 +142,7 @@ class ConformalBands:
             "estimated": self.estimated,
             "calibration_rows": self.calibration_rows,
             "novelty_scaled": self.novelty_scaled,
+            "ceiling": self.ceiling if np.isfinite(self.ceiling) else None,
         }
 
     @classmethod
@@ -145,6 +153,7 @@ class ConformalBands:
             estimated=dict(data["estimated"]),
             calibration_rows=dict(data.get("calibration_rows", {})),
             novelty_scaled=bool(data.get("novelty_scaled", False)),
+            ceiling=math.inf if data.get("ceiling") is None else float(data["ceiling"]),
         )
 
     def scale(self, distance: np.ndarray) -> np.ndarray:
@@ -153,11 +162,11 @@ class ConformalBands:
         return np.sqrt(1.0 + distance) if self.novelty_scaled else np.ones(len(distance))
 
     def row_margins(self, regimes: np.ndarray, distance: np.ndarray) -> np.ndarray:
-        """The margin (log units) of every row: its regime's margin times its novelty scale."""
+        """The margin (log units) of every row: its regime's margin times its novelty scale, up to ``ceiling``."""
         margin = np.zeros(len(regimes))
         for regime, value in self.resolved().items():
             margin[regimes == regime] = value
-        return margin * self.scale(distance)
+        return np.minimum(margin * self.scale(distance), self.ceiling)
 
 
 @dataclass
@@ -224,7 +233,7 @@ def calibrate(
     estimate brings in the others: it borrows the widest of them (``ConformalBands.resolved``), as the
     model fitted with every regime would, and an evaluation fold that asks for it alone must not get none.
     """
-    bands = ConformalBands(coverage=coverage)
+    bands = ConformalBands(coverage=coverage, ceiling=conformal_margin(np.abs(target - np.median(target)), coverage))
     oof: dict[str, OutOfFold] = {}
     pending = list(schemes)
     while pending:

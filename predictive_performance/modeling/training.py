@@ -401,7 +401,7 @@ def _fit_confidence(target, settings, bands, band_oof, member_oof) -> Confidence
         member = np.array([member_oof[a][scheme][index] for a in member_oof])
         point = np.mean([member_oof[a][scheme][index] for a in settings.members], axis=0)
         spread = member.std(axis=0) if len(member) > 1 else np.zeros(len(index))
-        margin = bands.resolved()[scheme] * bands.scale(bands_oof.distance)
+        margin = bands.row_margins(np.full(len(index), scheme), bands_oof.distance)
         width = np.maximum((bands_oof.upper + margin) - (bands_oof.lower - margin), 0.0)
         signals.append(signal_matrix(width, spread, bands_oof.distance, bands_oof.density))
         within.append(np.abs(np.expm1(point - target[index])) <= WITHIN)

@@ -46,9 +46,9 @@ from predictive_performance.modeling.targets import FORMULATIONS
 from predictive_performance.modeling.tuning import (
     ENSEMBLE,
     ENSEMBLE_TOLERANCE,
+    beats_in_folds,
     choose_formulation,
     choose_learners,
-    decisive_wins,
 )
 from predictive_performance.warehouse import Warehouse
 from tests.factories import seed_catalogs
@@ -188,12 +188,20 @@ def test_a_learner_ahead_on_the_total_but_in_one_fold_only_does_not_displace_the
         oof[learner_name]["new_hardware"][accident] += 1.0
     choice, _, candidates = choose_learners(oof, np.zeros(400), _folds())
     assert candidates["catboost"]["relative"] < candidates[ENSEMBLE]["relative"] / (1 + ENSEMBLE_TOLERANCE)
-    assert choice == ENSEMBLE and candidates["catboost"]["fold_wins"] == "1 of 6"
+    assert choice == ENSEMBLE and candidates["catboost"]["fold_log_ratio"]["folds"] == 6
 
 
-@pytest.mark.parametrize(("folds", "wins"), [(6, 6), (10, 9), (3, 4)])
-def test_a_decisive_count_of_fold_wins_rejects_chance_at_five_percent(folds, wins):
-    assert decisive_wins(folds) == wins
+@pytest.mark.parametrize(
+    ("log_ratios", "beats"),
+    [
+        ([-0.5, -0.6, -0.4, -0.5, -0.7, 0.05], True),  # far ahead in five folds, a little behind in one
+        ([-0.03, -0.02, -0.04, -0.01, -0.03, 0.02], True),  # a small lead, but in every fold alike
+        ([-0.02, -0.01, -0.03, -0.02, -0.01, 0.2], False),  # small leads, undone by one fold
+        ([-0.5], False),  # one fold says nothing
+    ],
+)
+def test_a_learner_beats_the_average_only_beyond_chance_over_the_folds(log_ratios, beats):
+    assert beats_in_folds(np.array(log_ratios)) is beats
 
 
 def test_held_out_device_is_predicted_within_threshold(world, tuned):

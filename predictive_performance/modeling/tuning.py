@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from predictive_performance import vocabulary
 from predictive_performance.modeling.config import TrainingConfig
@@ -264,10 +265,10 @@ def choose_learners(
     """Step 3: (choice, members, candidates) among each learner and the average of all.
 
     The lowest relative grouped RMSE wins, except that the average is kept unless a single learner
-    beats it by more than ``ENSEMBLE_TOLERANCE`` and in enough of the held-out folds that chance is
-    unlikely (``decisive_wins``): the average is the robust choice, and a total over a few devices'
-    folds can be one fold's accident (static-batch throughput: CatBoost alone 3.6 % ahead in tuning,
-    5 points behind the average leaving a GPU out).
+    beats it by more than ``ENSEMBLE_TOLERANCE`` and fold by fold beyond chance (``beats_in_folds``):
+    the average is the robust choice, and a total over a few devices' folds can be one fold's
+    accident (static-batch throughput: CatBoost alone 3.6 % ahead in tuning, 5 points behind the
+    average leaving a GPU out).
     """
     schemes = list(folds)
     candidates = {a: oof_summary(oof, target) for a, oof in member_oof.items()}
@@ -279,26 +280,29 @@ def choose_learners(
         c["relative"] = relative_rmse({s: c[f"rmse_{s}"] for s in schemes}, best_in)
     choice = min(candidates, key=lambda c: candidates[c]["relative"])
     if ENSEMBLE in candidates and choice != ENSEMBLE:
-        held_out = [test for s in schemes for _, test in folds[s]]
-        wins = sum(
-            rmse(member_oof[choice][s][test], target[test]) < rmse(averaged[s][test], target[test])
+        ratios = np.array([
+            np.log(rmse(member_oof[choice][s][test], target[test]) / rmse(averaged[s][test], target[test]))
             for s in schemes for _, test in folds[s]
-        )
+        ])
         close = candidates[ENSEMBLE]["relative"] <= candidates[choice]["relative"] * (1 + ENSEMBLE_TOLERANCE)
-        candidates[choice]["fold_wins"] = f"{wins} of {len(held_out)}"
-        if close or wins < decisive_wins(len(held_out)):
+        candidates[choice]["fold_log_ratio"] = {"mean": float(ratios.mean()), "folds": len(ratios)}
+        if close or not beats_in_folds(ratios):
             choice = ENSEMBLE
     members = list(member_oof) if choice == ENSEMBLE else [choice]
     return choice, members, candidates
 
 
-def decisive_wins(folds: int, level: float = 0.05) -> int:
-    """The fewest folds of ``folds`` a learner must win for a one-sided sign test to reject chance at ``level``
-    (6 of 6, 9 of 10); more than ``folds`` when no count can."""
-    for wins in range(folds + 1):
-        if sum(math.comb(folds, k) for k in range(wins, folds + 1)) / 2**folds <= level:
-            return wins
-    return folds + 1
+def beats_in_folds(log_ratios: np.ndarray, level: float = 0.05) -> bool:
+    """Whether per-fold ``log(RMSE of one learner / RMSE of the average)`` is below zero beyond chance: a one-sided
+    paired t-test at ``level``, so a small lead in most folds does not count and a large one in all but one does."""
+    log_ratios = log_ratios[np.isfinite(log_ratios)]
+    if len(log_ratios) < 2:
+        return False
+    spread = log_ratios.std(ddof=1)
+    if spread == 0:
+        return bool(log_ratios.mean() < 0)
+    statistic = log_ratios.mean() / (spread / np.sqrt(len(log_ratios)))
+    return bool(statistic < -student_t.ppf(1 - level, len(log_ratios) - 1))
 
 
 def tune_metric(

@@ -91,7 +91,9 @@ def harnessed():
     return rows.assign(latency_ms=1000.0 * (0.8 * physics + 0.03))
 
 
-SETTINGS = MetricSettings("latency_ms", OVERHEAD_FORMULATION, "lightgbm", ["lightgbm"], {"lightgbm": None}, {"lightgbm": 50})
+SETTINGS = MetricSettings(
+    "latency_ms", OVERHEAD_FORMULATION, "lightgbm", ["lightgbm"], {"lightgbm": None}, {"lightgbm": 50}
+)
 
 
 def test_a_held_out_device_is_predicted_through_the_overhead_its_fit_learnt(harnessed):

@@ -42,9 +42,10 @@ class StepOverhead:
     def fit(cls, measured: np.ndarray, physics: np.ndarray, tasks: np.ndarray, items: np.ndarray) -> StepOverhead:
         """Fit on measured step seconds against the physics step seconds of the same rows.
 
-        Rows without a positive measurement or physics time are left out. When physics explains under ``MIN_PHYSICS_SHARE`` of the median fitted step (the rows
-        cannot tell the device's part from the fixed costs), the median ratio stands in without
-        overheads, so a faster device is never predicted the same as a slower one.
+        Rows without a positive measurement or physics time are left out. When physics explains under
+        ``MIN_PHYSICS_SHARE`` of the median fitted step (the rows cannot tell the device's part from the fixed
+        costs), the median ratio stands in without overheads, so a faster device is never predicted the same
+        as a slower one.
         """
         measured, physics = np.asarray(measured, dtype=float), np.asarray(physics, dtype=float)
         ok = np.isfinite(measured) & np.isfinite(physics) & (measured > 0) & (physics > 0)
@@ -79,7 +80,8 @@ class StepOverhead:
 
     @classmethod
     def from_dict(cls, data: dict) -> StepOverhead:
-        return cls(float(data["scale"]), {str(k): float(v) for k, v in data["per_task_s"].items()}, float(data["per_item_s"]))
+        per_task = {str(task): float(cost) for task, cost in data["per_task_s"].items()}
+        return cls(float(data["scale"]), per_task, float(data["per_item_s"]))
 
 
 UNNAMED_TASK = ""  # the request set of rows that name no task

@@ -36,6 +36,7 @@ from predictive_performance.modeling.features import TIME_REFERENCES, frame_matm
 from predictive_performance.modeling.features import numeric_column as column_values
 from predictive_performance.modeling.layers import (
     STEP_OVERHEAD_S_PER_LAYER,
+    TRAINING_FACTOR,
     items_per_step,
     launched_layers,
     step_seconds,
@@ -92,7 +93,7 @@ def totals_step_time(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     batch = column_values(frame, "batch_size")
     items = np.where(np.isnan(batch), 1.0, items_per_step(frame))
     training = (frame["mode"].astype("object").to_numpy() == "training") if "mode" in frame.columns else False
-    launches = STEP_OVERHEAD_S_PER_LAYER * launched_layers(frame) * np.where(training, 3.0, 1.0)
+    launches = STEP_OVERHEAD_S_PER_LAYER * launched_layers(frame) * np.where(training, TRAINING_FACTOR, 1.0)
     overhead = np.where(np.isnan(batch), 0.0, launches)
     return items * np.fmax(compute, memory) + overhead, items
 
@@ -188,7 +189,9 @@ def overhead_reference(frame: pd.DataFrame, name: str | Metric, overhead: StepOv
 RefitShift = Callable[[np.ndarray], np.ndarray]
 
 
-def refit_shift(rows: pd.DataFrame, name: str | Metric, formulation: str, overhead: StepOverhead | None) -> RefitShift | None:
+def refit_shift(
+    rows: pd.DataFrame, name: str | Metric, formulation: str, overhead: StepOverhead | None
+) -> RefitShift | None:
     """For *physics_overhead*, the shift of every row's offset when a fold refits the overhead on its training
     rows alone, so no held-out row's harness cost is learnt from itself; None for the other formulations,
     whose offsets need no fit."""
@@ -205,7 +208,8 @@ def refit_shift(rows: pd.DataFrame, name: str | Metric, formulation: str, overhe
 def offset(
     frame: pd.DataFrame, name: str | Metric, formulation: str, overhead: StepOverhead | None = None
 ) -> np.ndarray:
-    """What is added to a model's output to get ``log(metric)``; ``overhead``: the fitted one *physics_overhead* needs."""
+    """What is added to a model's output to get ``log(metric)``; ``overhead``: the fitted one that
+    *physics_overhead* needs."""
     if formulation == "direct":
         return np.zeros(len(frame))
     if formulation not in FORMULATIONS:

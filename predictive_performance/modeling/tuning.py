@@ -119,8 +119,8 @@ class TuningData:
         spec = FeatureSpec.fit(rows)
         formulations = formulations_for(metric, config.formulations)
         overhead = fit_overhead(rows, metric) if OVERHEAD_FORMULATION in formulations else None
-        return cls(metric, rows, spec, spec.matrix(rows), np.log(column_values(rows, metric)), tuning_folds(rows, config),
-                   formulations, overhead)
+        log_y = np.log(column_values(rows, metric))
+        return cls(metric, rows, spec, spec.matrix(rows), log_y, tuning_folds(rows, config), formulations, overhead)
 
     def subset(self, max_rows: int, config: TrainingConfig) -> TuningData:
         """These data on at most ``max_rows`` of their rows (``folds.search_sample``), with folds of their own;

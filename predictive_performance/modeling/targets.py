@@ -170,18 +170,29 @@ def _step_seconds(name: str | Metric, values: np.ndarray, items: np.ndarray) -> 
     return values / 1000.0 if metric(name).reference == "roofline_batch_time" else items / values
 
 
+def _in_metric_unit(name: str | Metric, seconds: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Seconds of one step as the metric states them: ``_step_seconds`` the other way."""
+    return 1000.0 * seconds if metric(name).reference == "roofline_batch_time" else items / seconds
+
+
+def _overhead_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(physics seconds of one step, its items, the task) of every row: what a harness overhead is fitted on and
+    applied to."""
+    physics, items = physics_step_time(frame)
+    return physics, items, text_column(frame, "task")
+
+
 def fit_overhead(frame: pd.DataFrame, name: str | Metric) -> StepOverhead:
     """The harness's overhead (``overhead.StepOverhead``) of a step-time metric's rows, against physics."""
-    physics, items = physics_step_time(frame)
+    physics, items, tasks = _overhead_inputs(frame)
     measured = _step_seconds(name, column_values(frame, metric(name).column), items)
-    return StepOverhead.fit(measured, physics, text_column(frame, "task"), items)
+    return StepOverhead.fit(measured, physics, tasks, items)
 
 
 def overhead_reference(frame: pd.DataFrame, name: str | Metric, overhead: StepOverhead) -> np.ndarray:
     """The *physics_overhead* reference: physics scaled, plus the fitted overhead, in the metric's unit."""
-    physics, items = physics_step_time(frame)
-    seconds = overhead.seconds(physics, text_column(frame, "task"), items)
-    return 1000.0 * seconds if metric(name).reference == "roofline_batch_time" else items / seconds
+    physics, items, tasks = _overhead_inputs(frame)
+    return _in_metric_unit(name, overhead.seconds(physics, tasks, items), items)
 
 
 # A fold's change of offset: given the training positions of a fold, each row's offset under the overhead
@@ -194,13 +205,19 @@ def refit_shift(
 ) -> RefitShift | None:
     """For *physics_overhead*, the shift of every row's offset when a fold refits the overhead on its training
     rows alone, so no held-out row's harness cost is learnt from itself; None for the other formulations,
-    whose offsets need no fit."""
+    whose offsets need no fit. The rows' physics is computed once here, not again in every fold."""
     if formulation != OVERHEAD_FORMULATION:
         return None
-    fitted = offset(rows, name, formulation, overhead)
+    physics, items, tasks = _overhead_inputs(rows)
+    measured = _step_seconds(name, column_values(rows, metric(name).column), items)
+
+    def log_reference(fitted: StepOverhead) -> np.ndarray:
+        return np.log(_in_metric_unit(name, fitted.seconds(physics, tasks, items), items))
+
+    fitted = log_reference(overhead)
 
     def shift(train: np.ndarray) -> np.ndarray:
-        return offset(rows, name, formulation, fit_overhead(rows.iloc[train], name)) - fitted
+        return log_reference(StepOverhead.fit(measured[train], physics[train], tasks[train], items[train])) - fitted
 
     return shift
 

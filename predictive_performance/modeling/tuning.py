@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
+from scipy.stats import ttest_1samp
 
 from predictive_performance import vocabulary
 from predictive_performance.modeling.config import TrainingConfig
@@ -298,11 +298,9 @@ def beats_in_folds(log_ratios: np.ndarray, level: float = 0.05) -> bool:
     log_ratios = log_ratios[np.isfinite(log_ratios)]
     if len(log_ratios) < 2:
         return False
-    spread = log_ratios.std(ddof=1)
-    if spread == 0:
-        return bool(log_ratios.mean() < 0)
-    statistic = log_ratios.mean() / (spread / np.sqrt(len(log_ratios)))
-    return bool(statistic < -student_t.ppf(1 - level, len(log_ratios) - 1))
+    if np.ptp(log_ratios) == 0:  # no spread, no t statistic: the sign alone decides
+        return bool(log_ratios[0] < 0)
+    return bool(ttest_1samp(log_ratios, 0.0, alternative="less").pvalue < level)
 
 
 def tune_metric(

@@ -9,6 +9,7 @@ Real XGBoost / LightGBM / CatBoost / DuckDB throughout, with a tiny tuning budge
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -50,6 +51,7 @@ from predictive_performance.modeling.tuning import (
     choose_formulation,
     choose_learners,
 )
+from predictive_performance.modeling.workers import side_by_side
 from predictive_performance.warehouse import Warehouse
 from tests.factories import seed_catalogs
 
@@ -61,6 +63,7 @@ HELD_OUT = "NVIDIA A100 80GB SXM4"  # inside the measured range: an interpolatio
 CATALOG_ONLY = "NVIDIA L4"  # in the catalog, never measured
 MODELS = ["bert-base-uncased", "gpt2", "resnet-50", "vit-base-patch16-224", "t5-small"]
 CONFIG = TrainingConfig.fast(n_jobs=1)
+SMALL_CALIBRATION = TrainingConfig(n_folds=3, calibration_group_folds=3, n_jobs=1, fold_workers=1)
 STATIC = "workload=static_batch"  # the simulated rows' partition: no workload given means a static batch
 
 
@@ -439,7 +442,7 @@ def test_no_margin_grows_past_the_spread_of_the_target_itself():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"hardware_name": [f"d{i % 4}" for i in range(80)], "model_name": [f"m{i % 5}" for i in range(80)]})
     target = rng.normal(0.0, 1.0, 80)
-    fitted, _ = calibrate(frame, rng.normal(size=(80, 2)), ["a", "b"], target, 0.8, 3, 0, 1, ("seen",), 3)
+    fitted, _ = calibrate(frame, rng.normal(size=(80, 2)), ["a", "b"], target, SMALL_CALIBRATION, ("seen",))
     assert fitted.ceiling == conformal_margin(np.abs(target - np.median(target)), 0.8)
 
 
@@ -450,10 +453,32 @@ def test_a_regime_the_rows_cannot_estimate_borrows_from_the_others_even_when_ask
     frame = pd.DataFrame({"hardware_name": "one device", "model_name": [f"m{i % 8}" for i in range(160)]})
     X = rng.normal(size=(160, 2))
     target = X[:, 0] + rng.normal(0.0, 0.3, 160)
-    bands, _ = calibrate(frame, X, ["a", "b"], target, 0.8, 3, 0, 1, ("new_hardware",), 3)
+    bands, _ = calibrate(frame, X, ["a", "b"], target, SMALL_CALIBRATION, ("new_hardware",))
     assert not bands.estimated["new_hardware"] and bands.estimated["new_model"] and bands.estimated["seen"]
     widest = max(m for m in bands.margins.values() if np.isfinite(m))
     assert bands.resolved()["new_hardware"] == widest > 0
+
+
+def test_calibration_folds_side_by_side_give_the_margins_of_one_process():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"hardware_name": [f"d{i % 4}" for i in range(120)],
+                          "model_name": [f"m{i % 6}" for i in range(120)]})
+    X = rng.normal(size=(120, 3))
+    target = X[:, 0] + rng.normal(0.0, 0.3, 120)
+    alone, alone_oof = calibrate(frame, X, ["a", "b", "c"], target, SMALL_CALIBRATION)
+    two_workers = dataclasses.replace(SMALL_CALIBRATION, fold_workers=2)
+    pooled, pooled_oof = calibrate(frame, X, ["a", "b", "c"], target, two_workers)
+    assert pooled.margins == alone.margins and set(alone.margins) == {"seen", "new_hardware", "new_model", "new_both"}
+    assert all(np.array_equal(pooled_oof[s].lower, alone_oof[s].lower) for s in alone_oof)
+
+
+def test_what_runs_side_by_side_runs_nothing_side_by_side_itself():
+    configs = list(side_by_side(_worker_config, [(), ()], TrainingConfig(n_jobs=2, fold_workers=2)))
+    assert [(c.fold_workers, c.n_jobs) for c in configs] == [(1, 1), (1, 1)]
+
+
+def _worker_config(config: TrainingConfig) -> TrainingConfig:
+    return config
 
 
 def test_every_simulated_device_has_the_specs_its_roofline_needs(world):

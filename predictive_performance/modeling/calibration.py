@@ -49,9 +49,16 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling.confidence import NeighbourIndex
-from predictive_performance.modeling.folds import SCHEMES, scheme_folds
-from predictive_performance.modeling.learners import boosting_library, fit_threads
+from predictive_performance.modeling.config import TrainingConfig
+from predictive_performance.modeling.folds import GROUP_COLUMN, SCHEMES, FoldPairs, scheme_folds
+from predictive_performance.modeling.learners import (
+    LIGHTGBM_BOOSTER_PARAMS,
+    LIGHTGBM_DATASET_PARAMS,
+    boosting_library,
+    fit_threads,
+)
 from predictive_performance.modeling.targets import RefitShift
+from predictive_performance.modeling.workers import side_by_side
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -65,8 +72,6 @@ QUANTILE_PARAMS: dict = {
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
-    "verbosity": -1,
-    "feature_pre_filter": False,
 }
 QUANTILE_ROUNDS = 150  # with learning rate 0.1; prediction cost grows with rounds
 
@@ -80,16 +85,16 @@ def quantile_levels(coverage: float) -> tuple[float, float]:
 
 
 def fit_quantile_models(X: np.ndarray, target: np.ndarray, coverage: float, seed: int, n_jobs: int) -> dict[str, lgb.Booster]:
-    """Lower and upper quantile boosters on the (log-space) target."""
+    """Lower and upper quantile boosters on the (log-space) target, binned once for both."""
     lgb = boosting_library("lightgbm")
 
     models = {}
+    data = lgb.Dataset(X, target, params=LIGHTGBM_DATASET_PARAMS)
     threads = fit_threads(len(target), n_jobs)
     for name, level in zip(("lower", "upper"), quantile_levels(coverage), strict=True):
-        params = {**QUANTILE_PARAMS, "alpha": level, "seed": seed, "num_threads": threads}
+        params = {**LIGHTGBM_BOOSTER_PARAMS, **QUANTILE_PARAMS, "alpha": level, "seed": seed, "num_threads": threads}
         params["min_data_in_leaf"] = max(1, min(params["min_data_in_leaf"], len(target) // 4))
-        data = lgb.Dataset(X, target, params={"verbosity": -1, "min_data_in_bin": 1, "feature_pre_filter": False})
-        models[name] = lgb.train(params, data, num_boost_round=QUANTILE_ROUNDS)
+        models[name] = lgb.train(params, data, num_boost_round=QUANTILE_ROUNDS, keep_training_booster=True)
     return models
 
 
@@ -182,33 +187,33 @@ class OutOfFold:
     density: np.ndarray
 
 
-def out_of_fold_bands(
-    frame: pd.DataFrame,
-    X: np.ndarray,
-    names: list[str],
-    target: np.ndarray,
-    scheme: str,
-    coverage: float,
-    n_folds: int,
-    seed: int,
-    n_jobs: int,
-    refit: RefitShift | None = None,
-) -> OutOfFold | None:
-    """Each fold's quantile band on its held-out rows; ``refit`` as in ``crossval.cross_validate``."""
-    folds = scheme_folds(frame, scheme, n_folds, seed)
-    # A fold whose training part is (nearly) empty cannot say anything about held-out error.
-    folds = [(train, test) for train, test in folds or [] if len(train) >= MIN_FOLD_TRAIN_ROWS and len(test)]
-    if not folds:
-        return None
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "lower", "upper", "distance", "density")}
-    for train, test in folds:
-        shift = refit(train) if refit is not None else np.zeros(len(target))
-        models = fit_quantile_models(X[train], target[train] - shift[train], coverage, seed, n_jobs)
-        lower, upper = (band + shift[test] for band in predict_quantiles(models, X[test], n_jobs))
-        distance, density = NeighbourIndex.fit(X[train], names, seed).query(X[test])
-        for key, values in zip(parts, (test, lower, upper, distance, density), strict=True):
-            parts[key].append(values)
-    return OutOfFold(scheme, **{key: np.concatenate(values) for key, values in parts.items()})
+def calibration_folds(
+    frame: pd.DataFrame, schemes: tuple[str, ...], config: TrainingConfig
+) -> dict[str, FoldPairs | None]:
+    """Each scheme's (train, test) folds, None where the frame cannot estimate it; a scheme that has none brings in
+    the others to borrow from (``calibrate``). Leave-devices-out and leave-models-out get
+    ``config.calibration_group_folds`` folds, the others ``config.n_folds``."""
+    plan: dict[str, FoldPairs | None] = {}
+    pending = list(schemes)
+    while pending:
+        scheme = pending.pop(0)
+        n_folds = config.calibration_group_folds if scheme in GROUP_COLUMN else config.n_folds
+        # a fold whose training part is (nearly) empty cannot say anything about held-out error
+        folds = [(train, test) for train, test in scheme_folds(frame, scheme, n_folds, config.seed) or []
+                 if len(train) >= MIN_FOLD_TRAIN_ROWS and len(test)]
+        plan[scheme] = folds or None
+        if not folds:
+            pending += [lender for lender in SCHEMES if lender not in plan and lender not in pending]
+    return plan
+
+
+def fold_band(X_train: np.ndarray, target_train: np.ndarray, X_test: np.ndarray, names: list[str],
+              config: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One calibration fold: (lower, upper, distance, density) of its held-out rows, in the training rows' target."""
+    models = fit_quantile_models(X_train, target_train, config.coverage, config.seed, config.n_jobs)
+    lower, upper = predict_quantiles(models, X_test, config.n_jobs)
+    distance, density = NeighbourIndex.fit(X_train, names, config.seed).query(X_test)
+    return lower, upper, distance, density
 
 
 def calibrate(
@@ -216,39 +221,42 @@ def calibrate(
     X: np.ndarray,
     names: list[str],
     target: np.ndarray,
-    coverage: float,
-    n_folds: int,
-    seed: int,
-    n_jobs: int,
+    config: TrainingConfig,
     schemes: tuple[str, ...] = SCHEMES,
-    group_folds: int | None = None,
     refit: RefitShift | None = None,
 ) -> tuple[ConformalBands, dict[str, OutOfFold]]:
-    """Margins for every regime the frame can estimate (of ``schemes``), plus the out-of-fold bands.
+    """Margins for every regime the frame can estimate (of ``schemes``), plus the out-of-fold bands of each; the
+    folds of all schemes fit side by side (``workers``), each on its own fit of the reference (``refit``, as in
+    ``crossval.cross_validate``).
 
-    ``group_folds`` (default ``n_folds``) is the fold count for leave-devices-out and
-    leave-models-out: as many as there are groups (up to that count) makes each calibration fold
-    hold out about one group, like the leave-one-out question the margins must answer; fewer,
-    larger folds leave less to train on and overstate the error. A regime of ``schemes`` the frame cannot
-    estimate brings in the others: it borrows the widest of them (``ConformalBands.resolved``), as the
-    model fitted with every regime would, and an evaluation fold that asks for it alone must not get none.
+    Leave-devices-out and leave-models-out hold out about one group a fold (up to ``calibration_group_folds``), like
+    the leave-one-out question the margins must answer; fewer, larger folds leave less to train on and overstate the
+    error. A regime of ``schemes`` the frame cannot estimate brings in the others: it borrows the widest of them
+    (``ConformalBands.resolved``), as the model fitted with every regime would, and an evaluation fold that asks for
+    it alone must not get none.
     """
-    bands = ConformalBands(coverage=coverage, ceiling=conformal_margin(np.abs(target - np.median(target)), coverage))
+    bands = ConformalBands(
+        coverage=config.coverage, ceiling=conformal_margin(np.abs(target - np.median(target)), config.coverage)
+    )
+    plan = calibration_folds(frame, schemes, config)
+    tasks = [(scheme, train, test) for scheme, folds in plan.items() for train, test in folds or ()]
+    shifts = [refit(train) if refit is not None else np.zeros(len(target)) for _, train, _ in tasks]
+    calls = [(X[train], target[train] - shift[train], X[test], names)
+             for (_, train, test), shift in zip(tasks, shifts, strict=True)]
+    parts: dict[str, list[tuple]] = {scheme: [] for scheme in plan}
+    for (scheme, _, test), shift, (lower, upper, distance, density) in zip(
+        tasks, shifts, side_by_side(fold_band, calls, config), strict=True
+    ):
+        parts[scheme].append((test, lower + shift[test], upper + shift[test], distance, density))
     oof: dict[str, OutOfFold] = {}
-    pending = list(schemes)
-    while pending:
-        scheme = pending.pop(0)
-        folds = group_folds if scheme in ("new_hardware", "new_model") and group_folds else n_folds
-        result = out_of_fold_bands(frame, X, names, target, scheme, coverage, folds, seed, n_jobs, refit)
-        if result is None:
-            bands.margins[scheme] = float("nan")
-            bands.estimated[scheme] = False
-            bands.calibration_rows[scheme] = 0
-            pending += [lender for lender in SCHEMES if lender not in bands.margins and lender not in pending]
+    for scheme, folds in parts.items():
+        if not folds:
+            bands.margins[scheme], bands.estimated[scheme], bands.calibration_rows[scheme] = float("nan"), False, 0
             continue
+        result = OutOfFold(scheme, *(np.concatenate(values) for values in zip(*folds, strict=True)))
         y = target[result.index]
         scores = np.maximum(result.lower - y, y - result.upper) / bands.scale(result.distance)
-        bands.margins[scheme] = conformal_margin(scores, coverage)
+        bands.margins[scheme] = conformal_margin(scores, config.coverage)
         bands.estimated[scheme] = True
         bands.calibration_rows[scheme] = len(y)
         oof[scheme] = result

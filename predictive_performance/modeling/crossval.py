@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling.config import TrainingConfig
-from predictive_performance.modeling.folds import early_stopping_split, scheme_folds
+from predictive_performance.modeling.folds import FoldPairs, early_stopping_split, scheme_folds
 from predictive_performance.modeling.learners import learner
 from predictive_performance.modeling.targets import RefitShift
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 TUNING_SCHEMES: tuple[str, ...] = ("new_hardware", "new_model")
 
-Folds = dict[str, list[tuple[np.ndarray, np.ndarray]]]
+Folds = dict[str, FoldPairs]
 
 
 @dataclass
@@ -33,6 +33,14 @@ class CVResult:
     scheme_rmse: dict[str, float]
     oof: dict[str, np.ndarray]  # scheme -> out-of-fold predictions of the target (NaN where none)
     rounds: list[int]
+
+
+def joined(parts: Sequence[CVResult]) -> CVResult:
+    """One result from cross-validations of the same learner and target on different schemes."""
+    scheme_rmse = {scheme: value for part in parts for scheme, value in part.scheme_rmse.items()}
+    oof = {scheme: values for part in parts for scheme, values in part.oof.items()}
+    rounds = [count for part in parts for count in part.rounds]
+    return CVResult(float(np.mean(list(scheme_rmse.values()))), scheme_rmse, oof, rounds)
 
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:

@@ -26,6 +26,7 @@ import pandas as pd
 
 SCHEMES: tuple[str, ...] = ("seen", "new_hardware", "new_model", "new_both")
 GROUP_COLUMN: dict[str, str] = {"new_hardware": "hardware_name", "new_model": "model_name"}
+FoldPairs = list[tuple[np.ndarray, np.ndarray]]  # (train_index, test_index) of each fold
 
 
 def group_fold_ids(groups: pd.Series | np.ndarray, n_folds: int, seed: int) -> np.ndarray | None:
@@ -56,7 +57,7 @@ def random_fold_ids(n_rows: int, n_folds: int, seed: int) -> np.ndarray | None:
     return rng.permutation(np.arange(n_rows) % k)
 
 
-def scheme_folds(frame: pd.DataFrame, scheme: str, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+def scheme_folds(frame: pd.DataFrame, scheme: str, n_folds: int, seed: int) -> FoldPairs | None:
     """(train_index, test_index) pairs for a scheme, or None when the frame cannot support it."""
     if scheme == "seen":
         ids = random_fold_ids(len(frame), n_folds, seed)

@@ -84,11 +84,14 @@ from predictive_performance.modeling.targets import (
     refit_shift,
 )
 from predictive_performance.modeling.tuning import MetricSettings, SchemeOOF, tune_metric
+from predictive_performance.modeling.workers import side_by_side
 from predictive_performance.prediction.corrections import DeviceCorrections
 from predictive_performance.progress import step
 
 if TYPE_CHECKING:
     import lightgbm as lgb
+
+QUANTILES = "quantiles"  # the quantile pair's task among a partition's final fits (no learner's name)
 
 
 def metric_partitions(
@@ -329,11 +332,9 @@ def fit_metric_model(
     target = np.log(column_values(rows, metric)) - offset(rows, metric, settings.formulation, overhead)
     names = list(settings.params) if with_confidence else list(settings.members)
     monotone = spec.monotone(vocabulary.metric(metric).reference, settings.formulation)
-    learners = {
-        a: learner(a)(settings.params[a], settings.rounds[a], config.seed, config.n_jobs, monotone=monotone).fit(X, target)
-        for a in names
-    }
-    quantiles = fit_quantile_models(X, target, config.coverage, config.seed, config.n_jobs)
+    fits = side_by_side(_final_fit, [(name, X, target, settings, monotone) for name in (*names, QUANTILES)], config)
+    learners = dict(zip((*names, QUANTILES), fits, strict=True))
+    quantiles = learners.pop(QUANTILES)
     # the same rows tune_metric searched on, so its out-of-fold predictions line up
     sample = search_sample(rows, config.max_search_rows, config.seed)
     search, X_search, target_search = rows.iloc[sample].reset_index(drop=True), X[sample], target[sample]
@@ -341,8 +342,7 @@ def fit_metric_model(
     calibration = search_sample(search, config.calibration_rows, config.seed)
     calibration_rows = search.iloc[calibration].reset_index(drop=True)
     bands, band_oof = calibrate(
-        calibration_rows, X_search[calibration], spec.names, target_search[calibration], config.coverage,
-        config.n_folds, config.seed, config.n_jobs, regimes, config.calibration_group_folds,
+        calibration_rows, X_search[calibration], spec.names, target_search[calibration], config, regimes,
         refit_shift(calibration_rows, metric, settings.formulation, overhead),
     )
     band_oof = {scheme: dataclasses.replace(oof, index=calibration[oof.index]) for scheme, oof in band_oof.items()}
@@ -377,6 +377,15 @@ def fit_metric_model(
         corrections=corrections,
         overhead=overhead,
     )
+
+
+def _final_fit(name: str, X: np.ndarray, target: np.ndarray, settings: MetricSettings, monotone: list[int],
+               config: TrainingConfig) -> Learner | dict:
+    """One of a partition's final fits, side by side with the others: a learner or (``QUANTILES``) the quantile pair."""
+    if name == QUANTILES:
+        return fit_quantile_models(X, target, config.coverage, config.seed, config.n_jobs)
+    return learner(name)(settings.params[name], settings.rounds[name], config.seed, config.n_jobs,
+                         monotone=monotone).fit(X, target)
 
 
 def _device_corrections(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from predictive_performance.modeling.crossval import (
     CVResult,
     Folds,
     cross_validate,
+    joined,
     oof_summary,
     relative_rmse,
     rmse,
@@ -137,11 +139,13 @@ class TuningData:
         return self.log_y - offset(self.rows, self.metric, formulation, self.overhead)
 
     def cross_validate(self, formulation: str, algorithm: str, params: dict, config: TrainingConfig,
-                       trial: optuna.Trial | None = None) -> CVResult:
-        """Grouped CV of one learner on a formulation's target, under the formulation's monotone constraints."""
+                       trial: optuna.Trial | None = None, schemes: tuple[str, ...] | None = None) -> CVResult:
+        """Grouped CV of one learner on a formulation's target, under the formulation's monotone constraints, in
+        ``schemes`` (default all of ``folds``)."""
         monotone = self.spec.monotone(vocabulary.metric(self.metric).reference, formulation)
         refit = refit_shift(self.rows, self.metric, formulation, self.overhead)
-        return cross_validate(self.rows, self.X, self.target(formulation), self.folds, algorithm, params, config,
+        folds = {s: pairs for s, pairs in self.folds.items() if schemes is None or s in schemes}
+        return cross_validate(self.rows, self.X, self.target(formulation), folds, algorithm, params, config,
                               trial, monotone, refit)
 
 
@@ -170,11 +174,7 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
     the budget; ``TrainingConfig.thorough`` screens with every learner on every search row.
     """
     sample = data.subset(config.screen_rows, config)
-    pairs = [(f, a) for f in data.formulations for a in screening_learners(config)]
-    results = side_by_side(_default_cv, [(sample, f, a) for f, a in pairs], config)
-    screen: dict[str, dict[str, CVResult]] = {f: {} for f in data.formulations}
-    for (formulation, algorithm), result in zip(pairs, results, strict=True):
-        screen[formulation][algorithm] = result
+    screen = _defaults_cv(sample, data.formulations, screening_learners(config), config)
     best_in = {s: min(r.scheme_rmse[s] for results in screen.values() for r in results.values()) for s in sample.folds}
     scores = {
         f: {
@@ -185,9 +185,7 @@ def screen_formulations(data: TuningData, config: TrainingConfig) -> Screening:
     }
     formulation = choose_formulation({f: score["relative"] for f, score in scores.items()})
     reused = screen[formulation] if sample is data else {}
-    missing = [a for a in config.algorithms if a not in reused]
-    fits = side_by_side(_default_cv, [(data, formulation, a) for a in missing], config)
-    fresh = dict(zip(missing, fits, strict=True))
+    fresh = _defaults_cv(data, [formulation], [a for a in config.algorithms if a not in reused], config)[formulation]
     return Screening(formulation, scores, {a: reused[a] if a in reused else fresh[a] for a in config.algorithms})
 
 
@@ -197,9 +195,21 @@ def choose_formulation(relative: dict[str, float]) -> str:
     return next(f for f, score in relative.items() if score <= best * (1 + FORMULATION_TOLERANCE))
 
 
-def _default_cv(data: TuningData, formulation: str, algorithm: str, config: TrainingConfig) -> CVResult:
-    """Grouped CV of one learner's defaults on one formulation's target (one task of the screen)."""
-    return data.cross_validate(formulation, algorithm, learner(algorithm).default_params, config)
+def _defaults_cv(data: TuningData, formulations: Sequence[str], algorithms: Sequence[str], config: TrainingConfig
+                 ) -> dict[str, dict[str, CVResult]]:
+    """Grouped CV of each learner's defaults on each formulation's target (formulation -> learner -> result), all in
+    one pool, a scheme of a learner per task (``_default_cv``): the slowest learner's folds do not run alone."""
+    tasks = [(f, a, s) for f in formulations for a in algorithms for s in data.folds]
+    results = side_by_side(_default_cv, [(data, *task) for task in tasks], config)
+    parts: dict[tuple[str, str], list[CVResult]] = {(f, a): [] for f, a, _ in tasks}
+    for (formulation, algorithm, _), result in zip(tasks, results, strict=True):
+        parts[formulation, algorithm].append(result)
+    return {f: {a: joined(parts[f, a]) for a in algorithms} for f in formulations}
+
+
+def _default_cv(data: TuningData, formulation: str, algorithm: str, scheme: str, config: TrainingConfig) -> CVResult:
+    """Grouped CV of one learner's defaults on one formulation's target in one scheme (one task of the screen)."""
+    return data.cross_validate(formulation, algorithm, learner(algorithm).default_params, config, schemes=(scheme,))
 
 
 @dataclass(frozen=True)

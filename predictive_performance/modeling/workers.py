@@ -21,10 +21,11 @@ from predictive_performance.modeling.config import TrainingConfig
 
 
 def side_by_side(function: Callable[..., Any], calls: Iterable[tuple], config: TrainingConfig) -> Iterator[Any]:
-    """``function(*call, worker_config)`` for every call, in order; ``worker_config`` shares out the threads."""
+    """``function(*call, worker_config)`` for every call, in order; ``worker_config`` shares out the threads, and
+    what the function runs side by side in turn runs in its own process, not in more of them."""
     calls = list(calls)
     workers = max(1, min(config.fold_workers, len(calls)))
-    shared = dataclasses.replace(config, n_jobs=max(1, config.n_jobs // workers))
+    shared = dataclasses.replace(config, n_jobs=max(1, config.n_jobs // workers), fold_workers=1)
     if workers == 1:
         return (function(*call, shared) for call in calls)
     metrics = vocabulary.metrics()

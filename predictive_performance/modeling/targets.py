@@ -40,6 +40,7 @@ from predictive_performance.modeling.layers import (
     items_per_step,
     launched_layers,
     step_seconds,
+    with_step_seconds,
 )
 from predictive_performance.modeling.overhead import StepOverhead
 from predictive_performance.modeling.priors import memory_prior_mb, power_prior_w
@@ -244,7 +245,8 @@ def offset(
 
 def metric_rows(frame: pd.DataFrame, name: str | Metric, formulations: tuple[str, ...] = FORMULATIONS) -> pd.DataFrame:
     """Rows usable for a metric: a positive measurement and finite offsets (physics's for *physics_overhead*,
-    which adds positive terms to it)."""
+    which adds positive terms to it), with their physics step time kept (``layers.with_step_seconds``)."""
+    frame = with_step_seconds(frame)
     y = column_values(frame, metric(name).column)
     ok = np.isfinite(y) & (y > 0)
     for formulation in {"physics" if f == OVERHEAD_FORMULATION else f for f in formulations}:

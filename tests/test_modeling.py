@@ -473,8 +473,10 @@ def test_calibration_folds_side_by_side_give_the_margins_of_one_process():
 
 
 def test_what_runs_side_by_side_runs_nothing_side_by_side_itself():
-    configs = list(side_by_side(_worker_config, [(), ()], TrainingConfig(n_jobs=2, fold_workers=2)))
-    assert [(c.fold_workers, c.n_jobs) for c in configs] == [(1, 1), (1, 1)]
+    config = TrainingConfig(n_jobs=2, fold_workers=2)
+    assert [(c.fold_workers, c.n_jobs) for c in side_by_side(_worker_config, [(), ()], config)] == [(1, 1), (1, 1)]
+    # a single call runs here, so what it runs side by side still can
+    assert list(side_by_side(_worker_config, [()], config)) == [config]
 
 
 def _worker_config(config: TrainingConfig) -> TrainingConfig:

@@ -21,13 +21,14 @@ from predictive_performance.modeling.config import TrainingConfig
 
 
 def side_by_side(function: Callable[..., Any], calls: Iterable[tuple], config: TrainingConfig) -> Iterator[Any]:
-    """``function(*call, worker_config)`` for every call, in order; ``worker_config`` shares out the threads, and
-    what the function runs side by side in turn runs in its own process, not in more of them."""
+    """``function(*call, worker_config)`` for every call, in order. With several workers ``worker_config`` shares
+    out the threads, and what the function runs side by side in turn runs in its worker, not in more processes;
+    calls run here one by one get ``config`` itself, so what they run side by side still can (a split of one fold)."""
     calls = list(calls)
     workers = max(1, min(config.fold_workers, len(calls)))
-    shared = dataclasses.replace(config, n_jobs=max(1, config.n_jobs // workers), fold_workers=1)
     if workers == 1:
-        return (function(*call, shared) for call in calls)
+        return (function(*call, config) for call in calls)
+    shared = dataclasses.replace(config, n_jobs=max(1, config.n_jobs // workers), fold_workers=1)
     metrics = vocabulary.metrics()
     parallel = Parallel(n_jobs=workers, return_as="generator")
     return parallel(delayed(_in_vocabulary)(metrics, function, *call, shared) for call in calls)

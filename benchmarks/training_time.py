@@ -10,8 +10,8 @@ for each metric fits ``MetricEstimator`` and runs ``evaluate_metric`` with the r
 CPU seconds are recorded per step, beside the load average, because on a shared machine wall time
 alone says little. ``--primary-only`` keeps only each metric's default partition (static batch,
 per-batch latency), the one the speed / accuracy comparison is about. ``--fold-workers 1 2``
-evaluates once per value (held-out folds side by side, ``modeling.workers``), in the same run, so
-their times compare. Results go to
+fits and evaluates once per value (screen, final fits, calibration and held-out folds side by side,
+``modeling.workers``), in the same run, so their times compare. Results go to
 ``<out>/training_time.csv`` (timings) and ``<out>/training_time_evaluation.csv`` (overall held-out
 figures of the model and the baseline).
 """
@@ -77,9 +77,9 @@ def main() -> None:
     for name in args.metrics:
         column = metric(name).column
         rows = primary_rows(frame, column) if args.primary_only else frame
-        estimator, fit_wall, fit_cpu = timed(lambda: MetricEstimator(config).fit(rows, column))
         for workers in args.fold_workers or [config.fold_workers]:
             judged = dataclasses.replace(config, fold_workers=workers)
+            estimator, fit_wall, fit_cpu = timed(lambda judged=judged: MetricEstimator(judged).fit(rows, column))
             result, eval_wall, eval_cpu = timed(
                 lambda judged=judged: evaluate_metric(rows, column, estimator.settings_, judged, tuple(args.splits))
             )

@@ -1,12 +1,18 @@
 """The first tests on a new device: the k configurations whose results fix its predictions best.
 
 What k results on a device can teach is its correction (``prediction.adaptation``): an offset and
-a trend with the workload. An offset is best measured on typical configurations, a trend on
-configurations far apart, so the tests spread over the device's workload space (``workload_space``:
-batch size, arithmetic intensity, model size, precision, mode), each pick taken where candidates
-are dense (``representativeness``: it stands for many of the rows to be predicted) and the model
-is unsure, and away from the earlier picks and the device's tested rows (``greedy_select``'s
-diversity). Only configurations the device can run are candidates (``runnable``).
+a trend with the workload, to be applied to all of the device's other rows. So the k tests should
+stand for those rows: they are chosen greedily for *coverage* (facility location) in the device's
+workload space (``workload_space``: batch size, arithmetic intensity, model size, precision, mode),
+each pick the candidate that raises the rows' similarity to their nearest test (or tested row) the
+most, weighted up by the model's uncertainty there (``coverage_gains``). The first pick is the most
+typical configuration, the next ones cover what it leaves uncovered, and a pick next to an earlier
+one gains little: spread and typicality from one objective with diminishing returns. Density times
+distance to the earlier picks, the form before, chose outlying configurations whose residuals misled
+the correction: with five such tests the median held-out device's error was 22.6 % against 21.9 %
+for five random ones; with coverage 21.2 % (``benchmarks/results/new_device_curve.md``), and taking a
+model no test had run first while there was one (so five tests span five models) 22.5 %.
+Only configurations the device can run are candidates (``runnable``).
 """
 
 from __future__ import annotations
@@ -14,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from predictive_performance.active_learning.scoring import DiversitySpace
-from predictive_performance.active_learning.selection import Selection, greedy_select, typical_spacing
+from predictive_performance.active_learning.selection import Selection, typical_spacing
 
 SPACE_FEATURES: tuple[str, ...] = ("batch_size", "arithmetic_intensity", "parameters_million", "precision_bytes")
 TRAINING_MEMORY_FACTOR = 4.0  # weights, gradients and two optimiser states
@@ -47,13 +52,17 @@ def workload_space(frame: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num((X - X.mean(axis=0)) / np.where(std > 1e-9, std, 1.0))
 
 
-def representativeness(Z: np.ndarray, bandwidth: float, seed: int = 0) -> np.ndarray:
-    """Mean Gaussian similarity to the candidates (a fixed sample of them), scaled to a maximum of 1."""
+def similarities(Z: np.ndarray, bandwidth: float, seed: int = 0) -> np.ndarray:
+    """Gaussian similarity of every row to a fixed sample of the rows (``DENSITY_REFERENCES`` at most)."""
     rng = np.random.default_rng(seed)
     references = Z[rng.choice(len(Z), min(DENSITY_REFERENCES, len(Z)), replace=False)]
     squared = ((Z[:, None, :] - references[None, :, :]) ** 2).sum(-1)
-    density = np.exp(-squared / (2.0 * bandwidth**2)).mean(axis=1)
-    return density / density.max()
+    return np.exp(-squared / (2.0 * bandwidth**2))
+
+
+def coverage_gains(similarity: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """How much each row, were it tested, would raise the references' similarity to their nearest test."""
+    return np.maximum(similarity - covered[None, :], 0.0).sum(axis=1)
 
 
 def choose_device_tests(
@@ -64,18 +73,28 @@ def choose_device_tests(
 ) -> tuple[Selection, np.ndarray]:
     """The ``budget`` positions of ``frame`` (one device's configurations) to test first, in order.
 
-    ``uncertainty`` (0-1 per row, e.g. ``scoring.uncertainty_scores``) raises a candidate's value by
-    up to half; ``tested`` marks rows already measured: never chosen, and the picks keep away from
-    them. Returns the selection and each row's value (representativeness x uncertainty weight).
+    ``uncertainty`` (0-1 per row, e.g. ``scoring.uncertainty_scores``) raises a candidate's gain by
+    up to half; ``tested`` marks rows already measured: never chosen, and what they cover counts as
+    covered. Returns the selection (each pick's ``diversity``: its coverage gain over the first
+    pick's, 1 for the first) and each row's value (typicality, its mean similarity to the rows, x
+    the uncertainty weight).
     """
     tested = np.zeros(len(frame), dtype=bool) if tested is None else np.asarray(tested, dtype=bool)
-    eligible = runnable(frame) & ~tested
-    if not eligible.any():
+    available = runnable(frame) & ~tested
+    if not available.any():
         return Selection([], np.empty(0)), np.zeros(len(frame))
     Z = workload_space(frame)
-    spacing = typical_spacing(Z, eligible) if eligible.sum() > 1 else 1.0
+    similarity = similarities(Z, typical_spacing(Z, available) if available.sum() > 1 else 1.0)
     weight = 1.0 if uncertainty is None else (1.0 + np.nan_to_num(np.asarray(uncertainty, dtype=float))) / 2.0
-    value = representativeness(Z, spacing) * weight
-    space = DiversitySpace.build(Z, Z[tested], spacing=spacing)
-    selection = greedy_select(space, budget, lambda diversity: value * diversity, eligible=eligible)
-    return selection, value
+    covered = similarity[tested].max(axis=0) if tested.any() else np.zeros(similarity.shape[1])
+    chosen: list[int] = []
+    gains: list[float] = []
+    while len(chosen) < budget and available.any():
+        gain = coverage_gains(similarity, covered) * weight
+        best = int(np.argmax(np.where(available, gain, -np.inf)))
+        chosen.append(best)
+        gains.append(float(gain[best]))
+        covered = np.maximum(covered, similarity[best])
+        available[best] = False
+    first = gains[0] if gains[0] > 0 else 1.0
+    return Selection(chosen, np.asarray(gains) / first), similarity.mean(axis=1) * weight

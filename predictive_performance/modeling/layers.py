@@ -357,6 +357,11 @@ def launched_layers(frame: pd.DataFrame) -> np.ndarray:
 STEP_COLUMNS: tuple[str, str] = ("_step_seconds", "_step_items")
 
 
+def keeps_step_seconds(frame: pd.DataFrame) -> bool:
+    """Whether ``with_step_seconds`` has annotated the frame."""
+    return all(column in frame.columns for column in STEP_COLUMNS)
+
+
 def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(seconds one step takes on all devices, items in it): per-kind times + launch overhead + communication.
 
@@ -365,7 +370,7 @@ def step_seconds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     device but its unsplit part (``unsplit_work``) whole. The launch overhead is paid per layer and
     forward pass (``forward_passes``); a row without a batch size pays none.
     """
-    if all(column in frame.columns for column in STEP_COLUMNS):
+    if keeps_step_seconds(frame):
         return tuple(frame[column].to_numpy(dtype=np.float64) for column in STEP_COLUMNS)
     batch = numeric_column(frame, "batch_size")
     devices = np.nan_to_num(numeric_column(frame, "num_devices"), nan=1.0)
@@ -386,7 +391,7 @@ def with_step_seconds(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its rows' ``step_seconds`` kept in ``STEP_COLUMNS``: training computes them once for the rows
     it fits, not again in every fold of the screen, the calibration and the evaluation (a tenth of a throughput
     model's fitting time before)."""
-    if all(column in frame.columns for column in STEP_COLUMNS):
+    if keeps_step_seconds(frame):
         return frame
     seconds, items = step_seconds(frame)
     return frame.assign(**dict(zip(STEP_COLUMNS, (seconds, items), strict=True)))

@@ -76,8 +76,8 @@ def choose_device_tests(
     ``uncertainty`` (0-1 per row, e.g. ``scoring.uncertainty_scores``) raises a candidate's gain by
     up to half; ``tested`` marks rows already measured: never chosen, and what they cover counts as
     covered. Returns the selection (each pick's ``diversity``: its coverage gain over the first
-    pick's, 1 for the first) and each row's value (typicality, its mean similarity to the rows, x
-    the uncertainty weight).
+    pick's, 1 for the first) and each row's value (typicality, its mean similarity to the rows scaled to
+    a maximum of 1, x the uncertainty weight).
     """
     tested = np.zeros(len(frame), dtype=bool) if tested is None else np.asarray(tested, dtype=bool)
     available = runnable(frame) & ~tested
@@ -97,4 +97,5 @@ def choose_device_tests(
         covered = np.maximum(covered, similarity[best])
         available[best] = False
     first = gains[0] if gains[0] > 0 else 1.0
-    return Selection(chosen, np.asarray(gains) / first), similarity.mean(axis=1) * weight
+    typicality = similarity.mean(axis=1)
+    return Selection(chosen, np.asarray(gains) / first), typicality / typicality.max() * weight

@@ -28,6 +28,7 @@ from predictive_performance.active_learning import (
     minmax,
     rebuild_through_pipeline,
     score_candidates,
+    scoring,
     select_batch,
     uncertainty_scores,
 )
@@ -382,3 +383,16 @@ def test_update_starts_the_sensor_job_so_new_rows_pass_the_gates(trained_copy):
     assert len(gaps) == 2 and gaps["is_tested"].all()  # dbt rebuilt the marts from the new load
     queued = warehouse.query("select * from active_learning.queue").merge(new_rows[cells], on=cells)
     assert queued.empty  # and the published queue no longer asks for them
+
+
+@pytest.mark.parametrize("block_cells", [1, 7, scoring.BLOCK_CELLS])
+def test_nearest_distance_is_the_brute_force_minimum_whatever_the_block(monkeypatch, block_cells):
+    """Blocks shrink as the tested rows grow (memory stays bounded); the distances must not change with them."""
+    monkeypatch.setattr(scoring, "BLOCK_CELLS", block_cells)
+    rng = np.random.default_rng(3)
+    Z, R = rng.normal(size=(37, 4)), rng.normal(size=(11, 4))
+    values, reference_values = rng.normal(size=37), rng.normal(size=11)
+    euclidean = np.sqrt(((Z[:, None, :] - R[None, :, :]) ** 2).sum(-1))
+    joint = euclidean * np.abs(values[:, None] - reference_values[None, :])
+    assert np.allclose(scoring.nearest_distance(Z, R, values, reference_values), joint.min(axis=1))
+    assert np.allclose(scoring.nearest_distance(Z, R), euclidean.min(axis=1))

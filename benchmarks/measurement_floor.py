@@ -63,6 +63,7 @@ def repeat_errors(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def summary(errors: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Configurations, rows, loads and the repeats' MAPE and median APE per group of ``by``."""
     return errors.groupby(by).agg(
         configurations=("configuration", "nunique"),
         rows=("ape", "size"),
@@ -73,6 +74,7 @@ def summary(errors: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def markdown(table: pd.DataFrame) -> str:
+    """The results table as the committed ``.md``."""
     lines = [
         "# Measurement floor: repeats of one configuration, each predicted by the others",
         "",

@@ -14,8 +14,8 @@ residuals from its own fit (``prediction.corrections``, what the model carries),
 held-out device informs them. Then for k = 0..max-k,
 k of the pair's rows are "measured":
 
-``active``  the first k of ``active_learning.onboarding.choose_device_tests`` (uncertainty: the
-            model's interval width on the device's rows);
+``active``  the first k of ``active_learning.onboarding.choose_device_tests`` (coverage of the
+            device's workload space);
 ``random``  k at random (``--seeds`` draws, the mean reported).
 
 The model is corrected with those k rows by two methods: ``transfer`` (``prediction.transfer.
@@ -40,7 +40,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from predictive_performance.active_learning.onboarding import choose_device_tests
-from predictive_performance.active_learning.scoring import minmax
 from predictive_performance.modeling import MetricEstimator, TrainingConfig, load_training_frame
 from predictive_performance.modeling.targets import metric_rows
 from predictive_performance.prediction.adaptation import DeviceAdaptation
@@ -56,11 +55,11 @@ def mape(measured: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(np.abs(predicted / measured - 1.0)) * 100.0)
 
 
-def unit_curve(rows: pd.DataFrame, point: np.ndarray, width: np.ndarray, methods: dict, max_k: int, seeds: int) -> list[dict]:
+def unit_curve(rows: pd.DataFrame, point: np.ndarray, methods: dict, max_k: int, seeds: int) -> list[dict]:
     """MAPE on the rows not measured, per k, strategy and method, for one (device, source) pair."""
     measured = rows[METRIC].to_numpy(dtype=float)
     residuals = np.log(measured) - np.log(point)
-    active = choose_device_tests(rows, max_k, minmax(pd.Series(width)))[0].positions
+    active = choose_device_tests(rows, max_k)[0].positions
     orders = {"active": [active]}
     orders["random"] = [np.random.default_rng(seed).permutation(len(rows))[:max_k] for seed in range(seeds)]
     out = []
@@ -190,10 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         methods = device_methods(estimator, device)
         for source in sorted(units.loc[device].index):
             rows = frame[(frame["hardware_name"] == device) & (frame["source"] == source)].reset_index(drop=True)
-            predicted = estimator.predict(rows, components=True)
-            point = predicted[f"{METRIC}_pred"].to_numpy(dtype=float)
-            curve = unit_curve(rows, point, predicted[f"{METRIC}_interval_width"].to_numpy(dtype=float), methods,
-                               args.max_k, args.seeds)
+            point = estimator.predict(rows)[f"{METRIC}_pred"].to_numpy(dtype=float)
+            curve = unit_curve(rows, point, methods, args.max_k, args.seeds)
             results += [{"unit": f"{device} [{source}]", **point_} for point_ in curve]
             at5 = {(p["method"], p["strategy"]): p["mape"] for p in curve if p["k"] == 5}
             print(f"{device} [{source}] ({len(rows)} rows): k=5 transfer active {at5[('transfer', 'active')]:.1f}%, "

@@ -123,7 +123,7 @@ class ActiveLearningSystem:
         versions = self.versions()
         uncertainty = uncertainty_scores(predict(frame, versions=versions, components=True), list(versions))
         tested = grid["is_tested"].fillna(False).to_numpy(dtype=bool)
-        selection, value = choose_device_tests(frame, budget, uncertainty, tested)
+        selection, value = choose_device_tests(frame, budget, tested)
         chosen = frame.iloc[selection.positions].copy()
         chosen["hardware"] = chosen["hardware_platform"]
         chosen["uncertainty"] = uncertainty[selection.positions]

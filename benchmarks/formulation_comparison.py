@@ -34,9 +34,8 @@ from predictive_performance.modeling.folds import group_fold_ids  # noqa: E402
 from predictive_performance.modeling.learners import learner  # noqa: E402
 from predictive_performance.modeling.targets import (  # noqa: E402
     FORMULATIONS,
-    OVERHEAD_FORMULATION,
     column_values,
-    fit_overhead,
+    fit_reference,
     metric_rows,
     offset,
 )
@@ -59,9 +58,9 @@ def static_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def fold_offset(rows: pd.DataFrame, train: np.ndarray, formulation: str) -> np.ndarray:
-    """A formulation's offset on every row, its overhead (*physics_overhead*) fitted on the training rows alone."""
-    overhead = fit_overhead(rows[train], METRIC) if formulation == OVERHEAD_FORMULATION else None
-    return offset(rows, METRIC, formulation, overhead)
+    """A formulation's offset on every row, its fitted part (``targets.fit_reference``) fitted on the training rows
+    alone."""
+    return offset(rows, METRIC, formulation, fit_reference(rows[train], METRIC, formulation))
 
 
 def learned(rows: pd.DataFrame, ids: np.ndarray, formulation: str, rounds: int, seed: int) -> np.ndarray:

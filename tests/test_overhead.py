@@ -100,8 +100,8 @@ def test_a_held_out_device_is_predicted_through_the_overhead_its_fit_learnt(harn
     train, test = harnessed[harnessed["hardware_name"] != H100], harnessed[harnessed["hardware_name"] == H100]
     assert len(test) and test["hardware_name"].nunique() == 1
     model = fit_metric_model(train, SETTINGS, CONFIG, with_confidence=False)
-    assert model.overhead.scale == pytest.approx(0.8, rel=1e-3)
-    assert model.overhead.per_task_s == pytest.approx({"lm-arena-chat": 0.03}, rel=1e-3)
+    assert model.fitted_reference.scale == pytest.approx(0.8, rel=1e-3)
+    assert model.fitted_reference.per_task_s == pytest.approx({"lm-arena-chat": 0.03}, rel=1e-3)
     error = np.abs(model.predict(test)["latency_ms_pred"].to_numpy() / test["latency_ms"].to_numpy() - 1)
     # physics alone would have to learn a lower efficiency on the faster device; the overhead carries it
     plain = fit_metric_model(train, dataclasses.replace(SETTINGS, formulation="physics"), CONFIG, with_confidence=False)
@@ -125,7 +125,7 @@ def test_a_saved_partition_keeps_its_overhead_and_predicts_as_the_fitted_one(har
     fitted = fit_metric_model(harnessed, SETTINGS, CONFIG, with_confidence=False)
     _save_partition(fitted, tmp_path)
     loaded = _load_partition("latency_ms", json.loads(json.dumps(_partition_manifest(fitted))), tmp_path, n_jobs=1)
-    assert loaded.overhead == fitted.overhead
+    assert loaded.fitted_reference == fitted.fitted_reference
     pd.testing.assert_frame_equal(loaded.predict(harnessed), fitted.predict(harnessed))
 
 

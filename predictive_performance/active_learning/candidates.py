@@ -151,8 +151,9 @@ def novelty_space(
         return DiversitySpace.build(Z, index.reference, spacing=index.radius)
     with np.errstate(divide="ignore", invalid="ignore"):
         predicted_values = np.log(predicted[f"{column}_pred"].to_numpy(dtype=float))
-        values = predicted_values - offset(frame, column, formulation, model.overhead)
-        tested_values = np.log(rows[column].to_numpy(dtype=float)) - offset(rows, column, formulation, model.overhead)
+        values = predicted_values - offset(frame, column, formulation, model.fitted_reference)
+        measured = np.log(rows[column].to_numpy(dtype=float))
+        tested_values = measured - offset(rows, column, formulation, model.fitted_reference)
     tested_Z = index.transform(model.spec.matrix(rows))
     return DiversitySpace.build(Z, tested_Z, values, tested_values, spacing=index.radius)
 

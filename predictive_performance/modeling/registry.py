@@ -41,11 +41,13 @@ from predictive_performance.modeling.calibration import ConformalBands
 from predictive_performance.modeling.confidence import ConfidenceModel, NeighbourIndex
 from predictive_performance.modeling.config import TrainingConfig
 from predictive_performance.modeling.derived import add_derived
+from predictive_performance.modeling.elasticity import RateElasticity
 from predictive_performance.modeling.evaluation import EVALUATION_COLUMNS, EvaluationResult, evaluate_metric
 from predictive_performance.modeling.features import FeatureSpec, workload_features
 from predictive_performance.modeling.learners import LEARNERS, boosting_library
 from predictive_performance.modeling.overhead import StepOverhead
 from predictive_performance.modeling.partitions import ALL, values_of
+from predictive_performance.modeling.targets import FittedReference
 from predictive_performance.modeling.training import (
     MetricEstimator,
     MetricModel,
@@ -214,8 +216,24 @@ def _partition_manifest(part: PartitionModel) -> dict:
         "confidence": part.confidence.to_dict() if part.confidence else None,
         "neighbours": part.neighbours.to_dict(),
         "device_corrections": part.corrections.to_dict() if part.corrections else None,
-        "overhead": part.overhead.to_dict() if part.overhead else None,
+        **_fitted_reference_entry(part.fitted_reference),
     }
+
+
+def _fitted_reference_entry(fitted: FittedReference | None) -> dict:
+    """The manifest keys of a partition's fitted reference part: ``overhead`` or ``rate_elasticity``."""
+    if isinstance(fitted, RateElasticity):
+        return {"overhead": None, "rate_elasticity": fitted.to_dict()}
+    return {"overhead": fitted.to_dict() if fitted is not None else None}
+
+
+def _fitted_reference(entry: dict) -> FittedReference | None:
+    """``_fitted_reference_entry`` the other way; None for a version saved before the part existed."""
+    if entry.get("overhead"):
+        return StepOverhead.from_dict(entry["overhead"])
+    if entry.get("rate_elasticity"):
+        return RateElasticity.from_dict(entry["rate_elasticity"])
+    return None
 
 
 def _by_partition(partitions: list[dict], key: str) -> str:
@@ -326,7 +344,7 @@ def _load_partition(metric: str, entry: dict, folder: Path, n_jobs: int) -> Part
         load_ids=entry["data_snapshot"]["load_ids"],
         n_jobs=n_jobs,
         corrections=corrections,
-        overhead=StepOverhead.from_dict(entry["overhead"]) if entry.get("overhead") else None,
+        fitted_reference=_fitted_reference(entry),
     )
 
 

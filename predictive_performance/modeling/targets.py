@@ -20,7 +20,9 @@ the model's total FLOPs and bytes at the matmul rate plus the overhead, linear o
 predicts unseen models about as well and unseen devices worse
 (``benchmarks/results/formulation_comparison.md``), so the screen chooses between them.
 *physics_overhead* adds to the physics step time what a harness costs per step whatever the device
-(``overhead``): the one reference fitted on the training rows, so it is passed to ``offset``.
+(``overhead``). For step times, *physics* also scales with the device's matmul rate by an exponent fitted
+within configurations measured on several devices (``elasticity``): a faster matrix unit shows up only in part.
+These two fitted parts (``FittedReference``) are fitted on the training rows of every fit and passed to ``offset``.
 Memory and power have analytical priors (``priors``): weights, training state, activations, KV cache
 and workspace; idle-to-TDP power by the step's compute share.
 """
@@ -32,6 +34,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from predictive_performance.modeling.elasticity import (
+    RateElasticity,
+    configuration_ids,
+    log_matmul_rate,
+    log_relative_rate,
+)
 from predictive_performance.modeling.features import TIME_REFERENCES, frame_matmul_peak_tflops, text_column
 from predictive_performance.modeling.features import numeric_column as column_values
 from predictive_performance.modeling.layers import (
@@ -49,6 +57,8 @@ from predictive_performance.vocabulary import Metric, metric
 # physics plus a harness's own cost per step, fitted on the training rows (``overhead``); step times only
 OVERHEAD_FORMULATION = "physics_overhead"
 FORMULATIONS: tuple[str, ...] = ("physics", OVERHEAD_FORMULATION, "physics_totals", "efficiency", "direct")
+# the state a formulation's reference fits on the training rows: the harness overhead, the rate elasticity
+FittedReference = StepOverhead | RateElasticity
 
 
 def _devices(frame: pd.DataFrame) -> np.ndarray:
@@ -190,55 +200,89 @@ def fit_overhead(frame: pd.DataFrame, name: str | Metric) -> StepOverhead:
     return StepOverhead.fit(measured, physics, tasks, items)
 
 
+def _speed_sign(name: str | Metric) -> int:
+    """+1 where a faster step raises the metric (throughput), -1 where it lowers it (a batch's time)."""
+    return -TIME_REFERENCES[metric(name).reference]
+
+
+def _log_physics_efficiency(rows: pd.DataFrame, name: str | Metric) -> np.ndarray:
+    """Each row's measured speed over its physics speed, logged: what ``RateElasticity`` is fitted on."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logged = np.log(column_values(rows, metric(name).column)) - np.log(reference(rows, name, "physics"))
+    return _speed_sign(name) * logged
+
+
+def fit_reference(rows: pd.DataFrame, name: str | Metric, formulation: str) -> FittedReference | None:
+    """The part of a formulation's reference fitted on ``rows``: the harness overhead of *physics_overhead*, the
+    rate elasticity of *physics* for step times; None where the reference fits nothing."""
+    if formulation == OVERHEAD_FORMULATION:
+        return fit_overhead(rows, name)
+    if formulation == "physics" and is_step_time(name):
+        return RateElasticity.fit(rows, _log_physics_efficiency(rows, name))
+    return None
+
+
 def overhead_reference(frame: pd.DataFrame, name: str | Metric, overhead: StepOverhead) -> np.ndarray:
     """The *physics_overhead* reference: physics scaled, plus the fitted overhead, in the metric's unit."""
     physics, items, tasks = _overhead_inputs(frame)
     return _in_metric_unit(name, overhead.seconds(physics, tasks, items), items)
 
 
-# A fold's change of offset: given the training positions of a fold, each row's offset under the overhead
-# refitted on them less its offset under the overhead of all rows (``refit_shift``).
+# A fold's change of offset: given the training positions of a fold, each row's offset under the reference part
+# refitted on them less its offset under the part fitted on all rows (``refit_shift``).
 RefitShift = Callable[[np.ndarray], np.ndarray]
 
 
 def refit_shift(
-    rows: pd.DataFrame, name: str | Metric, formulation: str, overhead: StepOverhead | None
+    rows: pd.DataFrame, name: str | Metric, formulation: str, fitted: FittedReference | None
 ) -> RefitShift | None:
-    """For *physics_overhead*, the shift of every row's offset when a fold refits the overhead on its training
-    rows alone, so no held-out row's harness cost is learnt from itself; None for the other formulations,
-    whose offsets need no fit. The rows' physics is computed once here, not again in every fold."""
-    if formulation != OVERHEAD_FORMULATION:
+    """For a formulation whose reference fits a part (``fit_reference``), the shift of every row's offset when a
+    fold refits that part on its training rows alone, so no held-out row's harness cost or rate elasticity is
+    learnt from itself; None for the formulations that fit nothing. What the refits read of the rows (their
+    physics) is computed once here, not again in every fold."""
+    if isinstance(fitted, RateElasticity):
+        efficiency, configurations = _log_physics_efficiency(rows, name), configuration_ids(rows)
+        log_rate, factor_rate = log_matmul_rate(rows), log_relative_rate(rows)
+
+        def elasticity_shift(train: np.ndarray) -> np.ndarray:
+            refitted = RateElasticity.from_points(configurations[train], log_rate[train], efficiency[train])
+            return _speed_sign(name) * (refitted.exponent - fitted.exponent) * factor_rate
+
+        return elasticity_shift
+    if formulation != OVERHEAD_FORMULATION or fitted is None:
         return None
     physics, items, tasks = _overhead_inputs(rows)
     measured = _step_seconds(name, column_values(rows, metric(name).column), items)
 
-    def log_reference(fitted: StepOverhead) -> np.ndarray:
-        return np.log(_in_metric_unit(name, fitted.seconds(physics, tasks, items), items))
+    def log_reference(overhead: StepOverhead) -> np.ndarray:
+        return np.log(_in_metric_unit(name, overhead.seconds(physics, tasks, items), items))
 
-    fitted = log_reference(overhead)
+    fitted_log = log_reference(fitted)
 
-    def shift(train: np.ndarray) -> np.ndarray:
-        return log_reference(StepOverhead.fit(measured[train], physics[train], tasks[train], items[train])) - fitted
+    def overhead_shift(train: np.ndarray) -> np.ndarray:
+        return log_reference(StepOverhead.fit(measured[train], physics[train], tasks[train], items[train])) - fitted_log
 
-    return shift
+    return overhead_shift
 
 
 def offset(
-    frame: pd.DataFrame, name: str | Metric, formulation: str, overhead: StepOverhead | None = None
+    frame: pd.DataFrame, name: str | Metric, formulation: str, fitted: FittedReference | None = None
 ) -> np.ndarray:
-    """What is added to a model's output to get ``log(metric)``; ``overhead``: the fitted one that
-    *physics_overhead* needs."""
+    """What is added to a model's output to get ``log(metric)``; ``fitted``: the part of the reference fitted on
+    the training rows (``fit_reference``), which *physics_overhead* needs and *physics* uses where it has one."""
     if formulation == "direct":
         return np.zeros(len(frame))
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; expected one of {FORMULATIONS}")
-    if formulation == OVERHEAD_FORMULATION and overhead is None:
+    if formulation == OVERHEAD_FORMULATION and not isinstance(fitted, StepOverhead):
         raise ValueError(f"the {OVERHEAD_FORMULATION} formulation needs a fitted overhead (fit_overhead)")
     with np.errstate(divide="ignore", invalid="ignore"):
         if formulation == OVERHEAD_FORMULATION:
-            values = np.log(overhead_reference(frame, name, overhead))
+            values = np.log(overhead_reference(frame, name, fitted))
         else:
             values = np.log(reference(frame, name, formulation))
+    if isinstance(fitted, RateElasticity):
+        values = values + _speed_sign(name) * fitted.log_factor(frame)
     values[~np.isfinite(values)] = np.nan
     return values
 

@@ -73,12 +73,11 @@ from predictive_performance.modeling.derived import is_derived
 from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import SCHEMES, search_sample
 from predictive_performance.modeling.learners import Learner, learner
-from predictive_performance.modeling.overhead import StepOverhead
 from predictive_performance.modeling.partitions import SEARCHED_ROWS, partition_config, row_partitions, split_rows
 from predictive_performance.modeling.targets import (
-    OVERHEAD_FORMULATION,
+    FittedReference,
     column_values,
-    fit_overhead,
+    fit_reference,
     metric_rows,
     offset,
     refit_shift,
@@ -172,7 +171,8 @@ class PartitionModel:
     load_ids: dict[str, int]
     n_jobs: int = 2
     corrections: DeviceCorrections | None = None  # few-shot corrections of devices with few rows (none: older versions)
-    overhead: StepOverhead | None = None  # the fitted harness overhead of the physics_overhead formulation
+    # the part of the reference fitted on the rows (``targets.fit_reference``): harness overhead, rate elasticity
+    fitted_reference: FittedReference | None = None
 
     def predict(self, frame: pd.DataFrame, components: bool = False, matrix: np.ndarray | None = None) -> pd.DataFrame:
         """``<metric>_pred``, ``_lower``, ``_upper``, ``_confidence`` for every row, in ``frame``'s order.
@@ -182,7 +182,7 @@ class PartitionModel:
         """
         metric = vocabulary.metric(self.metric)
         X = self.spec.matrix(frame) if matrix is None else matrix
-        shift = offset(frame, metric, self.settings.formulation, self.overhead)
+        shift = offset(frame, metric, self.settings.formulation, self.fitted_reference)
         member = {a: m.predict(X, self.n_jobs) for a, m in self.learners.items()}
         point = np.mean([member[a] for a in self.settings.members], axis=0)
         spread = np.std(list(member.values()), axis=0) if len(member) > 1 else np.zeros(len(frame))
@@ -328,8 +328,8 @@ def fit_metric_model(
         raise ValueError(f"{metric}: {len(rows)} usable rows")
     spec = FeatureSpec.fit(rows)
     X = spec.matrix(rows)
-    overhead = fit_overhead(rows, metric) if settings.formulation == OVERHEAD_FORMULATION else None
-    target = np.log(column_values(rows, metric)) - offset(rows, metric, settings.formulation, overhead)
+    fitted = fit_reference(rows, metric, settings.formulation)
+    target = np.log(column_values(rows, metric)) - offset(rows, metric, settings.formulation, fitted)
     names = list(settings.params) if with_confidence else list(settings.members)
     monotone = spec.monotone(vocabulary.metric(metric).reference, settings.formulation)
     fits = side_by_side(_final_fit, [(name, X, target, settings, monotone) for name in (*names, QUANTILES)], config)
@@ -343,17 +343,17 @@ def fit_metric_model(
     calibration_rows = search.iloc[calibration].reset_index(drop=True)
     bands, band_oof = calibrate(
         calibration_rows, X_search[calibration], spec.names, target_search[calibration], config, regimes,
-        refit_shift(calibration_rows, metric, settings.formulation, overhead),
+        refit_shift(calibration_rows, metric, settings.formulation, fitted),
     )
     band_oof = {scheme: dataclasses.replace(oof, index=calibration[oof.index]) for scheme, oof in band_oof.items()}
     neighbours = NeighbourIndex.fit(X, spec.names, config.seed)
     confidence, corrections = None, None
     if with_confidence:
         if member_oof is None:
-            folds = tuning_folds(search, config)
+            folds, refit = tuning_folds(search, config), refit_shift(search, metric, settings.formulation, fitted)
             member_oof = {
                 a: cross_validate(search, X_search, target_search, folds, a, settings.params[a], config,
-                                  monotone=monotone, refit=refit_shift(search, metric, settings.formulation, overhead)).oof
+                                  monotone=monotone, refit=refit).oof
                 for a in names
             }
         confidence = _fit_confidence(target_search, settings, bands, band_oof, member_oof)
@@ -375,7 +375,7 @@ def fit_metric_model(
         load_ids={str(k): int(v) for k, v in load_ids.items()},
         n_jobs=config.n_jobs,
         corrections=corrections,
-        overhead=overhead,
+        fitted_reference=fitted,
     )
 
 

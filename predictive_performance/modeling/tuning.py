@@ -34,11 +34,10 @@ from predictive_performance.modeling.crossval import (
 from predictive_performance.modeling.features import FeatureSpec
 from predictive_performance.modeling.folds import search_sample
 from predictive_performance.modeling.learners import learner, search_distributions
-from predictive_performance.modeling.overhead import StepOverhead
 from predictive_performance.modeling.targets import (
-    OVERHEAD_FORMULATION,
+    FittedReference,
     column_values,
-    fit_overhead,
+    fit_reference,
     formulations_for,
     metric_rows,
     offset,
@@ -97,11 +96,11 @@ def search_rows(rows: pd.DataFrame, config: TrainingConfig) -> pd.DataFrame:
 @dataclass(frozen=True)
 class TuningData:
     """What every tuning step fits on: the sampled rows, their model matrix, ``log y``, the folds, the
-    formulations the metric can take and, where *physics_overhead* is one, its overhead.
+    formulations the metric can take and the part each one's reference fits (``targets.fit_reference``).
 
-    The overhead fitted on all these rows sets the target; every fold of a cross-validation refits it on
-    its training rows (``targets.refit_shift``), since a per-task cost fitted on a held-out row's own
-    measurement would flatter the formulation.
+    The parts fitted on all these rows set the targets; every fold of a cross-validation refits them on
+    its training rows (``targets.refit_shift``), since a per-task cost or a rate elasticity fitted on a
+    held-out row's own measurement would flatter the formulation.
     """
 
     metric: str
@@ -111,7 +110,7 @@ class TuningData:
     log_y: np.ndarray
     folds: Folds
     formulations: tuple[str, ...]
-    overhead: StepOverhead | None
+    fitted: dict[str, FittedReference | None]
 
     @classmethod
     def prepare(cls, frame: pd.DataFrame, metric: str, config: TrainingConfig) -> TuningData:
@@ -120,9 +119,9 @@ class TuningData:
             raise ValueError(f"{metric}: {len(rows)} usable rows, need at least {config.min_rows}")
         spec = FeatureSpec.fit(rows)
         formulations = formulations_for(metric, config.formulations)
-        overhead = fit_overhead(rows, metric) if OVERHEAD_FORMULATION in formulations else None
+        fitted = {f: fit_reference(rows, metric, f) for f in formulations}
         log_y = np.log(column_values(rows, metric))
-        return cls(metric, rows, spec, spec.matrix(rows), log_y, tuning_folds(rows, config), formulations, overhead)
+        return cls(metric, rows, spec, spec.matrix(rows), log_y, tuning_folds(rows, config), formulations, fitted)
 
     def subset(self, max_rows: int, config: TrainingConfig) -> TuningData:
         """These data on at most ``max_rows`` of their rows (``folds.search_sample``), with folds of their own;
@@ -132,18 +131,18 @@ class TuningData:
         keep = search_sample(self.rows, max_rows, config.seed)
         rows = self.rows.iloc[keep].reset_index(drop=True)
         return TuningData(self.metric, rows, self.spec, self.X[keep], self.log_y[keep], tuning_folds(rows, config),
-                          self.formulations, self.overhead)
+                          self.formulations, self.fitted)
 
     def target(self, formulation: str) -> np.ndarray:
         """What the learners fit under a formulation (``targets.offset``)."""
-        return self.log_y - offset(self.rows, self.metric, formulation, self.overhead)
+        return self.log_y - offset(self.rows, self.metric, formulation, self.fitted[formulation])
 
     def cross_validate(self, formulation: str, algorithm: str, params: dict, config: TrainingConfig,
                        trial: optuna.Trial | None = None, schemes: tuple[str, ...] | None = None) -> CVResult:
         """Grouped CV of one learner on a formulation's target, under the formulation's monotone constraints, in
         ``schemes`` (default all of ``folds``)."""
         monotone = self.spec.monotone(vocabulary.metric(self.metric).reference, formulation)
-        refit = refit_shift(self.rows, self.metric, formulation, self.overhead)
+        refit = refit_shift(self.rows, self.metric, formulation, self.fitted[formulation])
         folds = {s: pairs for s, pairs in self.folds.items() if schemes is None or s in schemes}
         return cross_validate(self.rows, self.X, self.target(formulation), folds, algorithm, params, config,
                               trial, monotone, refit)

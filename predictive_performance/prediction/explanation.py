@@ -59,7 +59,7 @@ class ShapExplainer:
             bases.append(float(np.ravel(explainer.expected_value)[0]))
         contribution = np.mean(values, axis=0)
         base = float(np.mean(bases))
-        shift = float(offset(row, column, model.settings.formulation, model.overhead)[0])
+        shift = float(offset(row, column, model.settings.formulation, model.fitted_reference)[0])
         shift = shift if np.isfinite(shift) else 0.0
         correction = float(model.corrections.correction(row)[0]) if model.corrections is not None else 0.0
         explained = (

@@ -52,24 +52,28 @@ SCHEMES: dict[str, tuple[str, str]] = {
 }
 
 
+ELASTICITY_OFF = "physics without rate elasticity"
+
+
 def static_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Static-batch throughput rows with a finite offset under every formulation."""
     return metric_rows(frame[frame["workload"].astype(str) == "static_batch"], METRIC, FORMULATIONS)
 
 
-def fold_offset(rows: pd.DataFrame, train: np.ndarray, formulation: str) -> np.ndarray:
+def fold_offset(rows: pd.DataFrame, train: np.ndarray, formulation: str, fit_part: bool = True) -> np.ndarray:
     """A formulation's offset on every row, its fitted part (``targets.fit_reference``) fitted on the training rows
-    alone."""
-    return offset(rows, METRIC, formulation, fit_reference(rows[train], METRIC, formulation))
+    alone; ``fit_part=False``: without that part (*physics* without its rate elasticity)."""
+    return offset(rows, METRIC, formulation, fit_reference(rows[train], METRIC, formulation) if fit_part else None)
 
 
-def learned(rows: pd.DataFrame, ids: np.ndarray, formulation: str, rounds: int, seed: int) -> np.ndarray:
+def learned(rows: pd.DataFrame, ids: np.ndarray, formulation: str, rounds: int, seed: int, fit_part: bool = True
+            ) -> np.ndarray:
     """Out-of-fold ``log throughput`` of LightGBM's defaults fitted to the formulation's target, under its
     monotone constraints (``FeatureSpec.monotone``), as the project's learners fit it."""
     out = np.full(len(rows), np.nan)
     for fold in np.unique(ids):
         train, test = ids != fold, ids == fold
-        shift = fold_offset(rows, train, formulation)
+        shift = fold_offset(rows, train, formulation, fit_part)
         target = np.log(column_values(rows, METRIC)) - shift
         spec = FeatureSpec.fit(rows[train])
         monotone = spec.monotone(metric(METRIC).reference, formulation)
@@ -78,12 +82,13 @@ def learned(rows: pd.DataFrame, ids: np.ndarray, formulation: str, rounds: int, 
     return out
 
 
-def reference_alone(rows: pd.DataFrame, ids: np.ndarray, formulation: str, scaled: bool) -> np.ndarray:
+def reference_alone(rows: pd.DataFrame, ids: np.ndarray, formulation: str, scaled: bool, fit_part: bool = True
+                    ) -> np.ndarray:
     """``log`` of a formulation's reference, times the training folds' median efficiency when ``scaled``."""
     out = np.full(len(rows), np.nan)
     for fold in np.unique(ids):
         train, test = ids != fold, ids == fold
-        shift = fold_offset(rows, train, formulation)
+        shift = fold_offset(rows, train, formulation, fit_part)
         efficiency = np.log(column_values(rows, METRIC)) - shift
         out[test] = shift[test] + (np.median(efficiency[train]) if scaled else 0.0)
     return out
@@ -116,11 +121,16 @@ def compare(frame: pd.DataFrame, n_folds: int, rounds: int, seed: int) -> pd.Dat
             rows = all_rows[all_rows["hardware_platform"].astype(str).isin(GPU_PLATFORMS)].reset_index(drop=True)
         ids = group_fold_ids(rows[group], n_folds, seed)
         methods = {f"lightgbm {f}": partial(learned, formulation=f, rounds=rounds, seed=seed) for f in FORMULATIONS}
+        methods[f"lightgbm {ELASTICITY_OFF}"] = partial(learned, formulation="physics", rounds=rounds, seed=seed,
+                                                        fit_part=False)
         for formulation in (f for f in FORMULATIONS if f != "direct"):
             methods[f"{formulation} reference alone"] = partial(reference_alone, formulation=formulation, scaled=False)
             methods[f"{formulation} reference x median efficiency"] = partial(
                 reference_alone, formulation=formulation, scaled=True
             )
+        methods[f"{ELASTICITY_OFF} reference x median efficiency"] = partial(
+            reference_alone, formulation="physics", scaled=True, fit_part=False
+        )
         for method, predict in methods.items():
             started = time.monotonic()
             log_pred = predict(rows, ids)
@@ -146,8 +156,9 @@ def markdown(table: pd.DataFrame, args: argparse.Namespace, wall_s: float) -> st
         ("Formulations (`targets.FORMULATIONS`): `direct` fits log throughput; `efficiency` fits it against the "
          "catalog roofline; `physics_totals` against the total FLOPs and bytes at the matmul rate plus launch "
          "overhead, linear over devices; `physics` against the per-layer-kind step time of `modeling/layers.py` "
-         "plus launch overhead and communication. A reference alone is as it is (no learning) or times the "
-         "training folds' median efficiency (one learnt number)."),
+         "plus launch overhead and communication, scaled by the rate elasticity fitted on the training folds "
+         "(`modeling/elasticity.py`; `physics without rate elasticity` leaves it out). A reference alone is as it is "
+         "(no learning) or times the training folds' median efficiency (one learnt number)."),
     ]
     for scheme, part in table.groupby("scheme", sort=False):
         heading = f"## {scheme} ({part['rows'].iloc[0]} rows, {part['groups'].iloc[0]} groups, {part['folds'].iloc[0]} folds)"

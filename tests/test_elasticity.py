@@ -50,13 +50,13 @@ def _log_efficiency(rows: pd.DataFrame) -> np.ndarray:
 
 
 def test_the_slope_is_recovered_within_configurations_whatever_each_device_ran(measured):
-    # the fastest devices ran only the configurations with the highest levels: across rows efficiency rises
+    # the faster devices ran only the configurations with the highest levels: across rows efficiency rises
     # with the rate, within each configuration it falls as it was made to
     level = _log_efficiency(measured) - EXPONENT * np.log(frame_matmul_peak_tflops(measured))
-    fast = frame_matmul_peak_tflops(measured) > 200
-    rows = measured[~fast | (level > np.median(level))].reset_index(drop=True)
+    fast = frame_matmul_peak_tflops(measured) > 100
+    rows = measured[~fast | (level > np.quantile(level, 0.75))].reset_index(drop=True)
     across = np.polyfit(np.log(frame_matmul_peak_tflops(rows)), _log_efficiency(rows), 1)[0]
-    assert across > EXPONENT
+    assert across > 0
     assert RateElasticity.fit(rows, _log_efficiency(rows)).exponent == pytest.approx(EXPONENT, abs=1e-9)
 
 

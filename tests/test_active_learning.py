@@ -396,3 +396,17 @@ def test_nearest_distance_is_the_brute_force_minimum_whatever_the_block(monkeypa
     joint = euclidean * np.abs(values[:, None] - reference_values[None, :])
     assert np.allclose(scoring.nearest_distance(Z, R, values, reference_values), joint.min(axis=1))
     assert np.allclose(scoring.nearest_distance(Z, R), euclidean.min(axis=1))
+
+
+def test_repeats_of_a_tested_configuration_count_once_at_their_median_value():
+    rng = np.random.default_rng(4)
+    Z, R = rng.normal(size=(20, 3)), rng.normal(size=(6, 3))
+    values, measured = rng.normal(size=20), rng.normal(size=6)
+    # each tested configuration measured three times, the repeats a little apart
+    repeats = np.repeat(R, 3, axis=0)
+    spread = np.repeat(measured, 3) + np.tile([-0.1, 0.0, 0.3], 6)
+    repeated = scoring.DiversitySpace.build(Z, repeats, values, spread)
+    assert len(repeated.tested_Z) == 6
+    once = scoring.DiversitySpace(Z, R, values, measured, scale=repeated.scale)
+    assert np.allclose(repeated.to_tested(), once.to_tested())
+    assert len(scoring.DiversitySpace.build(Z, repeats).tested_Z) == 6

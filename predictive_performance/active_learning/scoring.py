@@ -117,6 +117,18 @@ def nearest_distance(
     return out
 
 
+def collapse_repeats(Z: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The distinct rows of ``Z`` and, with ``values``, the median value of each one's repeats."""
+    if len(Z) < 2:
+        return Z, values
+    distinct, inverse = np.unique(Z, axis=0, return_inverse=True)
+    if len(distinct) == len(Z):
+        return Z, values
+    if values is None:
+        return distinct, None
+    return distinct, pd.Series(values).groupby(inverse.ravel()).median().to_numpy()
+
+
 @dataclass(frozen=True)
 class DiversitySpace:
     """Where the diversity of candidates is measured against the tested configurations.
@@ -129,7 +141,10 @@ class DiversitySpace:
     predicted to reach, so tests spread over the range of outcomes as well as over the features.
     Diversity is ``d / (d + scale)`` with a fixed scale (the typical feature spacing, times the
     spread of the measured values when there are values), so it fades as tests fill the space and
-    uncertainty decides more of the later picks.
+    uncertainty decides more of the later picks. Tested rows at one point of the space are repeats of
+    one configuration and count once, at the median of their measured values (``collapse_repeats``):
+    the candidates x tested distances are the cost, and a warehouse of a million rows holds a few
+    thousand configurations.
     """
 
     Z: np.ndarray
@@ -151,12 +166,13 @@ class DiversitySpace:
         a candidate without a finite predicted value takes the median measured value."""
         Z, tested_Z = np.asarray(Z, dtype=np.float64), np.asarray(tested_Z, dtype=np.float64)
         if values is None or tested_values is None:
-            return cls(Z, tested_Z, scale=spacing)
+            return cls(Z, collapse_repeats(tested_Z)[0], scale=spacing)
         tested_values = np.asarray(tested_values, dtype=np.float64)
         fill = float(np.nanmedian(tested_values)) if np.isfinite(tested_values).any() else 0.0
         values = np.where(np.isfinite(values), values, fill)
         tested_values = np.where(np.isfinite(tested_values), tested_values, fill)
         spread = float(np.std(tested_values))
+        tested_Z, tested_values = collapse_repeats(tested_Z, tested_values)
         return cls(Z, tested_Z, values, tested_values, spacing * spread if spread > 1e-12 else spacing)
 
     def to_tested(self) -> np.ndarray:

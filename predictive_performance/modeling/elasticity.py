@@ -9,9 +9,9 @@ device they saw: the H100 held out got the A100's efficiency, and its diffusion 
 
 ``RateElasticity`` fits that slope as one exponent, inside every fit (each held-out fold fits its own, like the
 harness overhead), and scales the physics reference by ``(matmul rate / REFERENCE_TFLOPS) ** exponent``; the
-trees fit the rest. The slope is taken within configurations measured on at least two devices, each
-configuration's own level removed, so which devices happened to run which workloads does not enter. It is bounded
-to [-1, 0]: a faster matrix unit never makes the rest of the step faster, nor the whole step slower.
+trees fit the rest. The slope is taken within configurations (``configuration_ids``) measured on at least two
+devices, each configuration's own level removed, so which devices happened to run which workloads does not enter.
+It is bounded to [-1, 0]: a faster matrix unit never makes the rest of the step faster, nor the whole step slower.
 """
 
 from __future__ import annotations
@@ -22,14 +22,10 @@ import numpy as np
 import pandas as pd
 
 from predictive_performance.modeling.features import frame_matmul_peak_tflops
+from predictive_performance.prediction.transfer import configuration_keys
 
 # The rate at which the factor is one; any constant would do (the trees absorb a level), this keeps it near 1.
 REFERENCE_TFLOPS = 100.0
-# What makes two rows one configuration measured on two devices: everything a row says but the device.
-CONFIGURATION_COLUMNS: tuple[str, ...] = (
-    "source", "model_name", "precision", "mode", "workload", "task", "parallelism", "compiled", "batch_size",
-    "num_devices", "sequence_length", "image_size", "num_frames", "denoising_steps",
-)
 # Below this sum of squared within-configuration spread of log rates the rows cannot tell a slope.
 MIN_RATE_SPREAD = 1e-6
 
@@ -47,7 +43,9 @@ class RateElasticity:
         return cls.from_points(configuration_ids(rows), log_matmul_rate(rows), log_efficiency)
 
     @classmethod
-    def from_points(cls, configurations: np.ndarray, log_rate: np.ndarray, log_efficiency: np.ndarray) -> RateElasticity:
+    def from_points(
+        cls, configurations: np.ndarray, log_rate: np.ndarray, log_efficiency: np.ndarray
+    ) -> RateElasticity:
         """``fit`` on what it reads of the rows (``configuration_ids``, log rates), which a refit in every fold of
         the same rows computes once."""
         log_efficiency = np.asarray(log_efficiency, dtype=float)
@@ -86,9 +84,6 @@ def log_relative_rate(frame: pd.DataFrame) -> np.ndarray:
 
 
 def configuration_ids(rows: pd.DataFrame) -> np.ndarray:
-    """One integer per row, equal for rows that differ only in the device (``CONFIGURATION_COLUMNS``)."""
-    columns = [c for c in CONFIGURATION_COLUMNS if c in rows.columns]
-    if not columns:
-        return np.zeros(len(rows), dtype=np.int64)
-    keys = rows[columns].astype("object")
-    return keys.groupby(columns, dropna=False, sort=False).ngroup().to_numpy()
+    """One integer per row, equal for rows of one configuration on any device (``transfer.configuration_keys``,
+    the key the few-shot transfer reads known devices by): integers, so a refit in every fold groups cheaply."""
+    return pd.factorize(configuration_keys(rows))[0]
